@@ -1,0 +1,5 @@
+import sys
+
+from secmob.cli import main
+
+sys.exit(main())

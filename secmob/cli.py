@@ -1,0 +1,120 @@
+"""The ``secmob`` command line: a thin shell over the library.
+
+``secmob vectors verify [PATH ...] [--json]``
+    Run the stored vector set, or the given vector files, and print a table of
+    (family, source, cases, passed, failed) with a closing ``N passed, M failed``
+    line. Exit status 0 when all pass, 1 on any failure, 2 when a file is
+    unreadable or invalid.
+``secmob vectors list``
+    Families and sources of the stored vectors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+from secmob import vectors
+from secmob.errors import VectorFileError
+
+__all__ = ["main"]
+
+
+def source_document(source: str) -> str:
+    """The document part of a case's source: ``"RFC 4231 §4.2 (Test Case 1)"`` gives
+    ``"RFC 4231"``, ``"derived: HMAC over ..."`` gives ``"derived"``."""
+    doc = re.split(r" §|\(|:| tcId| #|,", source, maxsplit=1)[0].strip()
+    return doc or source
+
+
+def _table(rows: Sequence[tuple[str, ...]], headers: tuple[str, ...], numeric: int) -> str:
+    """Columns aligned; the last ``numeric`` columns right-justified."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(headers)]
+    right = [i >= len(headers) - numeric for i in range(len(headers))]
+
+    def fmt(r: tuple[str, ...]) -> str:
+        return "  ".join(c.rjust(w) if n else c.ljust(w)
+                         for c, w, n in zip(r, widths, right, strict=True)).rstrip()
+
+    sep = "  ".join("-" * w for w in widths)
+    return "\n".join([fmt(headers), sep, *(fmt(r) for r in rows)])
+
+
+def _vectors_verify(args: argparse.Namespace) -> int:
+    paths = [Path(p) for p in args.paths] if args.paths else vectors.stored_files()
+    files: list[Path] = []
+    for p in paths:
+        files.extend(sorted(p.rglob("*.json")) if p.is_dir() else [p])
+    try:
+        results = list(vectors.run_files(files))
+    except VectorFileError as exc:
+        print(f"secmob: invalid vector file: {exc}", file=sys.stderr)
+        return 2
+    passed = sum(r.ok for r in results)
+    failed = len(results) - passed
+    if args.json:
+        print(json.dumps({
+            "passed": passed, "failed": failed,
+            "cases": [r.__dict__ for r in results],
+        }, indent=2, ensure_ascii=False))
+    else:
+        groups: dict[tuple[str, str], Counter[bool]] = defaultdict(Counter)
+        for r in results:
+            groups[(r.family, source_document(r.source))][r.ok] += 1
+        rows = [(fam, src, str(c[True] + c[False]), str(c[True]), str(c[False]))
+                for (fam, src), c in sorted(groups.items())]
+        print(_table(rows, ("family", "source", "cases", "passed", "failed"), 3))
+        for r in results:
+            if not r.ok:
+                print(f"FAILED {r.file} :: {r.id}: {r.detail}")
+        print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def _vectors_list(args: argparse.Namespace) -> int:
+    groups: dict[str, Counter[str]] = defaultdict(Counter)
+    try:
+        for path in vectors.stored_files():
+            for case in vectors.load_file(path):
+                groups[case.family][source_document(case.source)] += 1
+    except VectorFileError as exc:
+        print(f"secmob: invalid vector file: {exc}", file=sys.stderr)
+        return 2
+    rows = [(fam, src, str(n)) for fam, c in sorted(groups.items()) for src, n in sorted(c.items())]
+    print(_table(rows, ("family", "source", "cases"), 1))
+    print(f"{sum(sum(c.values()) for c in groups.values())} cases in {len(groups)} families "
+          f"under {vectors.stored_root()}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="secmob", description="Reference cryptography for IPv6 security and mobility."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    vec = sub.add_parser("vectors", help="verify or list test vectors")
+    vsub = vec.add_subparsers(dest="action", required=True)
+    verify = vsub.add_parser("verify", help="run stored vectors or the given files")
+    verify.add_argument("paths", nargs="*",
+                        help="vector files or directories (default: the stored set)")
+    verify.add_argument("--json", action="store_true", help="print results as JSON")
+    verify.set_defaults(func=_vectors_verify)
+    lst = vsub.add_parser("list", help="list stored families and sources")
+    lst.set_defaults(func=_vectors_list)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,19 @@
+"""Family ``prf``: IKE pseudo-random functions.
+
+Case fields: ``algorithm`` (a :data:`~secmob.algorithms.PRFS` name or IKEv2 id),
+``key`` and ``data`` (hex). Outputs: ``output`` (the full PRF output).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from secmob.algorithms import PRFS
+from secmob.vectors import Case, Output, family
+
+
+@family("prf")
+def check_prf(case: Case) -> Mapping[str, Output]:
+    alg = case.raw("algorithm")
+    prf = PRFS.get(alg if isinstance(alg, int) else case.text("algorithm"))
+    return {"output": prf.compute(case.hex("key"), case.hex("data"))}
