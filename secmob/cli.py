@@ -7,6 +7,9 @@
     unreadable or invalid.
 ``secmob vectors list``
     Families and sources of the stored vectors.
+``secmob explain TOPIC [--format text|markdown|json] [options]``
+    Run a worked example and show every crypto step with its formula, RFC
+    section and real intermediate values.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
-from secmob import vectors
+from secmob import explain, vectors
 from secmob.errors import VectorFileError
 
 __all__ = ["main"]
@@ -93,6 +96,12 @@ def _vectors_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _explain(args: argparse.Namespace) -> int:
+    recorder = explain.topics()[args.topic].run(args)
+    sys.stdout.write(explain.render(recorder, args.format))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="secmob", description="Reference cryptography for IPv6 security and mobility."
@@ -108,6 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
     verify.set_defaults(func=_vectors_verify)
     lst = vsub.add_parser("list", help="list stored families and sources")
     lst.set_defaults(func=_vectors_list)
+
+    exp = sub.add_parser("explain", help="show a computation step by step with real values")
+    tsub = exp.add_subparsers(dest="topic", required=True)
+    for t in explain.topics().values():
+        tp = tsub.add_parser(t.name, help=t.help, description=t.help)
+        tp.add_argument("--format", choices=explain.render_formats(), default="text")
+        t.configure(tp)
+        tp.set_defaults(func=_explain)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""Worked examples for ``secmob explain`` (one module per area)."""

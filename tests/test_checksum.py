@@ -1,0 +1,30 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
+from secmob.wire.checksum import internet_checksum, pseudo_header_v6, transport_checksum
+
+
+def test_rfc1071_example() -> None:
+    # RFC 1071 §3: the words 0001 f203 f4f5 f6f7 sum to ddf2.
+    assert internet_checksum(bytes.fromhex("0001f203f4f5f6f7")) == 0xFFFF - 0xDDF2
+
+
+@given(st.binary(max_size=300))
+def test_matches_scapy(data: bytes) -> None:
+    from scapy.utils import checksum
+
+    assert internet_checksum(data) == checksum(data)
+
+
+@given(st.binary(min_size=16, max_size=16), st.binary(min_size=16, max_size=16),
+       st.binary(max_size=200))
+def test_udp_checksum_matches_scapy(src: bytes, dst: bytes, payload: bytes) -> None:
+    import ipaddress
+
+    from scapy.layers.inet import UDP
+    from scapy.layers.inet6 import IPv6, in6_chksum
+
+    seg = bytes(8) + payload
+    pkt = IPv6(src=str(ipaddress.IPv6Address(src)), dst=str(ipaddress.IPv6Address(dst)))
+    assert transport_checksum(src, dst, 17, seg) == in6_chksum(17, pkt / UDP(), seg)
+    assert len(pseudo_header_v6(src, dst, 8, 17)) == 40
