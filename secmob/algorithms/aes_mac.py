@@ -99,7 +99,9 @@ class CMAC:
 
     __slots__ = ("_base",)
 
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, tracer: Tracer | None = None) -> None:
+        # ``tracer`` is accepted for symmetry with XCBC; the subkeys K1/K2 of
+        # RFC 4493 §2.3 stay inside the ``cryptography`` backend.
         check_length("AES-CMAC key", key, (16, 24, 32))
         self._base = _cmac.CMAC(algorithms.AES(key))
 

@@ -22,56 +22,49 @@ carried at the start of the Authentication Data field, before the tag
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from secmob.algorithms.aes_mac import CMAC, GMAC, XCBC
 from secmob.algorithms.base import IntegrityContext, check_length
 from secmob.algorithms.integrity import INTEGRITY, MACContext, MACIntegrity
 from secmob.trace import Tracer
 
-__all__ = ["CMACIntegrity", "GMACIntegrity", "XCBCIntegrity"]
+__all__ = ["BlockMACIntegrity", "GMACIntegrity"]
 
 
-class _XCBCContext(MACContext):
+class _BlockMAC(Protocol):
+    def mac(self, data: bytes) -> bytes: ...
+
+
+class _BlockMACContext(MACContext):
     __slots__ = ("_core",)
-    formula = "ICV = First(96, AES-XCBC-MAC(K, data))"
 
-    def __init__(self, alg: XCBCIntegrity, key: bytes, tracer: Tracer | None) -> None:
+    def __init__(self, alg: BlockMACIntegrity, key: bytes, tracer: Tracer | None) -> None:
         super().__init__(alg, tracer)
-        self._core = XCBC(key, tracer)
+        self._core = alg.core(key, tracer)
+        self.formula = f"ICV = First({alg.icv_size * 8}, {alg.mac_name}(K, data))"
 
     def _mac(self, data: bytes, iv: bytes) -> bytes:
         return self._core.mac(data)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class XCBCIntegrity(MACIntegrity):
-    """AES-XCBC-MAC-96 (RFC 3566): AES-XCBC-MAC truncated to 96 bits (§4, §4.5)."""
+class BlockMACIntegrity(MACIntegrity):
+    """A 128-bit block-cipher MAC truncated to ``icv_size`` octets.
+
+    AES-XCBC-MAC-96 (RFC 3566 §4, truncation §4.5) and AES-CMAC-96
+    (RFC 4494 §2: AES-CMAC of RFC 4493 §2.4 truncated to 96 bits). ``core``
+    builds the keyed MAC (its key schedule runs once per context).
+    """
+
+    mac_name: str = ""
+    core: Callable[[bytes, Tracer | None], _BlockMAC] = XCBC
 
     def new(self, key: bytes, tracer: Tracer | None = None) -> IntegrityContext:
         check_length(f"{self.name} key", key, self.key_sizes)
-        return _XCBCContext(self, key, tracer)
-
-
-class _CMACContext(MACContext):
-    __slots__ = ("_core",)
-    formula = "ICV = First(96, AES-CMAC(K, data))"
-
-    def __init__(self, alg: CMACIntegrity, key: bytes, tracer: Tracer | None) -> None:
-        super().__init__(alg, tracer)
-        self._core = CMAC(key)
-
-    def _mac(self, data: bytes, iv: bytes) -> bytes:
-        return self._core.mac(data)
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class CMACIntegrity(MACIntegrity):
-    """AES-CMAC-96 (RFC 4494 §2): AES-CMAC (RFC 4493) truncated to 96 bits."""
-
-    def new(self, key: bytes, tracer: Tracer | None = None) -> IntegrityContext:
-        check_length(f"{self.name} key", key, self.key_sizes)
-        return _CMACContext(self, key, tracer)
+        return _BlockMACContext(self, key, tracer)
 
 
 class _GMACContext(MACContext):
@@ -101,15 +94,17 @@ class GMACIntegrity(MACIntegrity):
 
 
 INTEGRITY.register(
-    XCBCIntegrity("AES-XCBC-MAC-96", 5, "RFC 3566", {"ah": 9, "auth": 9},
-                  key_sizes=(16,), icv_size=12, full_size=16,
-                  spec="RFC 3566 §4 (AES-XCBC-MAC), §4.5 (truncation to 96 bits)"),
+    BlockMACIntegrity("AES-XCBC-MAC-96", 5, "RFC 3566", {"ah": 9, "auth": 9},
+                      key_sizes=(16,), icv_size=12, full_size=16,
+                      spec="RFC 3566 §4 (AES-XCBC-MAC), §4.5 (truncation to 96 bits)",
+                      mac_name="AES-XCBC-MAC", core=XCBC),
     "aesxcbc", "aes-xcbc", "auth-aes-xcbc-96", "aes-xcbc-mac",
 )
 INTEGRITY.register(
-    CMACIntegrity("AES-CMAC-96", 8, "RFC 4494",
-                  key_sizes=(16,), icv_size=12, full_size=16,
-                  spec="RFC 4494 §2 (AES-CMAC of RFC 4493 §2.4, truncated to 96 bits)"),
+    BlockMACIntegrity("AES-CMAC-96", 8, "RFC 4494",
+                      key_sizes=(16,), icv_size=12, full_size=16,
+                      spec="RFC 4494 §2 (AES-CMAC of RFC 4493 §2.4, truncated to 96 bits)",
+                      mac_name="AES-CMAC", core=CMAC),
     "aescmac", "aes-cmac", "auth-aes-cmac-96",
 )
 for _bits, _ikev2, _ikev1 in ((128, 9, 11), (192, 10, 12), (256, 11, 13)):
