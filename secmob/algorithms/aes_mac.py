@@ -6,8 +6,8 @@ These are the keyed cores shared by the integrity transforms
 its constructor; :meth:`mac` may then be called for any number of messages.
 
 * :class:`XCBC` -- AES-XCBC-MAC of RFC 3566 §4, written out from the RFC on
-  AES-ECB (and AES-CBC with a zero IV for the chaining of the full blocks,
-  which is the same computation as §4 step 3).
+  AES-ECB for the key derivation and AES-CBC with a zero IV for the chaining
+  of steps 3-4 (the same computation, block by block).
 * :class:`CMAC` -- AES-CMAC of RFC 4493 / NIST SP 800-38B, via ``cryptography``.
 * :class:`GMAC` -- AES-GMAC of RFC 4543 §2: GCM with no plaintext, the data
   as AAD, a 12-octet nonce ``salt || IV``.
@@ -55,14 +55,13 @@ class XCBC:
     message is one incomplete block). The MAC is E(K1, M[n] XOR E[n-1] XOR Kx).
     """
 
-    __slots__ = ("_cbc", "_ecb", "_k2", "_k3")
+    __slots__ = ("_cbc", "_k2", "_k3")
 
     def __init__(self, key: bytes, tracer: Tracer | None = None) -> None:
         check_length("AES-XCBC-MAC key", key, 16)
         k1 = _ecb(key, b"\x01" * BLOCK)
         self._k2 = _ecb(key, b"\x02" * BLOCK)
         self._k3 = _ecb(key, b"\x03" * BLOCK)
-        self._ecb = Cipher(algorithms.AES(k1), modes.ECB())
         self._cbc = Cipher(algorithms.AES(k1), modes.CBC(_ZERO_BLOCK))
         if tracer is not None:
             for name, const, out in (("K1", "0x01", k1), ("K2", "0x02", self._k2),
@@ -81,13 +80,14 @@ class XCBC:
             head = data[:cut]
             last = data[cut:] + b"\x80" + bytes(BLOCK - 1 - (n - cut))
             mask = self._k3
+        # One CBC pass (zero IV) under K1 over M[1..n-1] || (M[n] XOR Kx): its
+        # last output block is E(K1, M[n] XOR E[n-1] XOR Kx), the MAC.
+        enc = self._cbc.encryptor()
         if head:
-            enc = self._cbc.encryptor()
-            chained = (enc.update(head) + enc.finalize())[-BLOCK:]
-        else:
-            chained = _ZERO_BLOCK
-        enc = self._ecb.encryptor()
-        return enc.update(_xor(_xor(last, chained), mask)) + enc.finalize()
+            enc.update(head)
+        out = enc.update(_xor(last, mask))
+        enc.finalize()
+        return out
 
 
 class CMAC:
