@@ -14,7 +14,7 @@ AES-256-GMAC        11     13         13            32+4   16      RFC 4543
 
 AES-GMAC takes a per-packet 8-octet IV (``iv_size`` = 8) passed to
 ``compute``/``verify``; its key is the AES key followed by a 4-octet salt
-(RFC 4543 §5.3) and the GCM nonce is ``salt || IV`` (§3.2). In AH the IV is
+(RFC 4543 §5, IKE conventions) and the GCM nonce is ``salt || IV`` (§3.2). In AH the IV is
 carried at the start of the Authentication Data field, before the tag
 (RFC 4543 §4, Figure 5); in ESP it is the transform ENCR_NULL_AUTH_AES_GMAC
 (§3), registered with the encryption transforms.
@@ -54,7 +54,7 @@ class _BlockMACContext(MACContext):
 class BlockMACIntegrity(MACIntegrity):
     """A 128-bit block-cipher MAC truncated to ``icv_size`` octets.
 
-    AES-XCBC-MAC-96 (RFC 3566 §4, truncation §4.5) and AES-CMAC-96
+    AES-XCBC-MAC-96 (RFC 3566 §4, truncation §4.3) and AES-CMAC-96
     (RFC 4494 §2: AES-CMAC of RFC 4493 §2.4 truncated to 96 bits). ``core``
     builds the keyed MAC (its key schedule runs once per context).
     """
@@ -83,7 +83,7 @@ class _GMACContext(MACContext):
 class GMACIntegrity(MACIntegrity):
     """AES-GMAC as an AH/ESP integrity transform (RFC 4543).
 
-    ``key`` is the AES key followed by the 4-octet salt (RFC 4543 §5.3);
+    ``key`` is the AES key followed by the 4-octet salt (RFC 4543 §5, IKE conventions);
     ``compute``/``verify`` take the 8-octet IV of the packet (§3.1). The ICV
     is the full 16-octet tag (§2); it is not truncated.
     """
@@ -96,7 +96,7 @@ class GMACIntegrity(MACIntegrity):
 INTEGRITY.register(
     BlockMACIntegrity("AES-XCBC-MAC-96", 5, "RFC 3566", {"ah": 9, "auth": 9},
                       key_sizes=(16,), icv_size=12, full_size=16,
-                      spec="RFC 3566 §4 (AES-XCBC-MAC), §4.5 (truncation to 96 bits)",
+                      spec="RFC 3566 §4 (AES-XCBC-MAC), §4.3 (truncation to 96 bits)",
                       mac_name="AES-XCBC-MAC", core=XCBC),
     "aesxcbc", "aes-xcbc", "auth-aes-xcbc-96", "aes-xcbc-mac",
 )
@@ -111,6 +111,6 @@ for _bits, _ikev2, _ikev1 in ((128, 9, 11), (192, 10, 12), (256, 11, 13)):
     INTEGRITY.register(
         GMACIntegrity(f"AES-{_bits}-GMAC", _ikev2, "RFC 4543", {"ah": _ikev1, "auth": _ikev1},
                       key_sizes=(_bits // 8 + 4,), icv_size=16, full_size=16, iv_size=8,
-                      spec="RFC 4543 §2 (GMAC), §3.2 (nonce = salt || IV), §5.3 (key + salt)"),
+                      spec="RFC 4543 §2 (GMAC), §3.2 (nonce = salt || IV), §5 (key + salt)"),
         f"aes{_bits}gmac", f"auth-aes-{_bits}-gmac", f"aes-{_bits}-gmac",
     )
