@@ -2,6 +2,7 @@
 cross-checks against implementations secmob does not contain."""
 
 import hmac as std_hmac
+import json
 
 import pytest
 from _mac_reference import HMAC_HASH, full_mac
@@ -208,3 +209,16 @@ def test_sha256_icv_is_128_bits_not_96() -> None:
     assert ctx.compute(b"m") == full[:16]
     with pytest.raises(IntegrityError):
         ctx.verify(b"m", full[:12])
+
+
+def test_explain_topics_reproduce_the_rfc_vectors(capsys: pytest.CaptureFixture[str]) -> None:
+    from secmob import cli
+
+    assert cli.main(["explain", "icv", "--format", "json"]) == 0
+    steps = json.loads(capsys.readouterr().out)
+    assert [s["name"] for s in steps][-1] == "AES-XCBC-MAC-96"
+    assert steps[-1]["output"] == "47f51b4564966215b8985c63"  # RFC 3566 §4.6 Test Case #4
+    assert cli.main(["explain", "prf", "--format", "json"]) == 0
+    steps = json.loads(capsys.readouterr().out)
+    assert steps[0]["rfc"] == "RFC 4434 §2"
+    assert steps[-1]["output"] == "0fa087af7d866e7653434e602fdde835"  # RFC 4434 §4, 10 octets
