@@ -9,60 +9,104 @@ The truncation length of every transform is explicit (``icv_size``): RFC 2403
 and RFC 2404 truncate to 96 bits, RFC 4868 to half the hash length. Some
 implementations have used 96-bit truncation for HMAC-SHA-256; secmob follows
 RFC 4868 and makes the length visible instead of silent.
+
+Keys have exactly the length each RFC fixes (RFC 2403 §3: 128 bits,
+RFC 2404 §3: 160 bits, RFC 4868 §2.1.1: the hash output length); other
+lengths raise :class:`~secmob.errors.InvalidKeyLength`. The AES-based
+transforms (XCBC, CMAC, GMAC) live in :mod:`secmob.algorithms.integrity_aes`
+and are registered when this module is imported.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from abc import abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from secmob.algorithms.base import IntegrityAlgorithm, IntegrityContext, check_length
 from secmob.algorithms.registry import Registry
-from secmob.errors import IntegrityError
-from secmob.trace import Tracer, emit
+from secmob.errors import IntegrityError, InvalidKeyLength
+from secmob.trace import Tracer, TraceValue, emit
 
-__all__ = ["INTEGRITY", "HMACIntegrity"]
+__all__ = ["INTEGRITY", "HMACIntegrity", "MACContext", "MACIntegrity"]
 
 #: Integrity transforms by IKEv2 id.
 INTEGRITY: Registry[IntegrityAlgorithm] = Registry("integrity")
 
 
-class _HMACContext(IntegrityContext):
-    __slots__ = ("_alg", "_base", "_tracer", "icv_size")
+class MACContext(IntegrityContext):
+    """Shared ``compute``/``verify`` for transforms whose ICV is a prefix of a MAC.
 
-    def __init__(self, alg: HMACIntegrity, key: bytes, tracer: Tracer | None) -> None:
+    Subclasses provide :meth:`_mac` (the full, untruncated MAC) and the
+    formula shown in traces. ``verify`` checks the ICV length first (a
+    truncated ICV is an :class:`~secmob.errors.IntegrityError`), then compares
+    in constant time; no message ever contains a MAC value.
+    """
+
+    formula = ""
+
+    def __init__(self, alg: MACIntegrity, tracer: Tracer | None) -> None:
         self._alg = alg
-        # The keyed inner/outer state is computed once; each packet copies it.
-        self._base = hmac.new(key, digestmod=alg.hash_factory)
         self.icv_size = alg.icv_size
         self._tracer = tracer
 
+    @abstractmethod
+    def _mac(self, data: bytes, iv: bytes) -> bytes:
+        """The full MAC over ``data`` (``iv`` already length-checked)."""
+
+    def _check_iv(self, iv: bytes) -> None:
+        if len(iv) != self._alg.iv_size:
+            if self._alg.iv_size:
+                raise InvalidKeyLength(
+                    f"{self._alg.name} IV must be {self._alg.iv_size} octets, got {len(iv)}")
+            raise InvalidKeyLength(f"{self._alg.name} takes no IV, got {len(iv)} octets")
+
     def compute(self, data: bytes, iv: bytes = b"") -> bytes:
-        h = self._base.copy()
-        h.update(data)
-        icv = h.digest()[: self.icv_size]
+        self._check_iv(iv)
+        icv = self._mac(data, iv)[: self.icv_size]
         if self._tracer is not None:
-            emit(
-                self._tracer, self._alg.name,
-                f"ICV = First({self.icv_size * 8}, HMAC-{self._alg.hash_name}(K, data))",
-                self._alg.rfc, {"data": data}, icv,
-            )
+            inputs: dict[str, TraceValue] = {"data": data}
+            if iv:
+                inputs["IV"] = iv
+            emit(self._tracer, self._alg.name, self.formula, self._alg.spec, inputs, icv)
         return icv
 
     def verify(self, data: bytes, icv: bytes, iv: bytes = b"") -> None:
-        h = self._base.copy()
-        h.update(data)
-        if len(icv) != self.icv_size or not hmac.compare_digest(
-            h.digest()[: self.icv_size], icv
-        ):
+        self._check_iv(iv)
+        if len(icv) != self.icv_size:
+            raise IntegrityError(
+                f"{self._alg.name}: ICV must be {self.icv_size} octets, got {len(icv)}")
+        if not hmac.compare_digest(self._mac(data, iv)[: self.icv_size], icv):
             raise IntegrityError(f"{self._alg.name}: ICV does not verify")
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class HMACIntegrity(IntegrityAlgorithm):
+class MACIntegrity(IntegrityAlgorithm):
+    """An integrity transform with a ``spec`` reference (RFC and section) for traces."""
+
+    spec: str = ""
+
+
+class _HMACContext(MACContext):
+    __slots__ = ("_base",)
+
+    def __init__(self, alg: HMACIntegrity, key: bytes, tracer: Tracer | None) -> None:
+        super().__init__(alg, tracer)
+        # The keyed inner/outer state is computed once; each packet copies it.
+        self._base = hmac.new(key, digestmod=alg.hash_factory)
+        self.formula = f"ICV = First({alg.icv_size * 8}, HMAC-{alg.hash_name}(K, data))"
+
+    def _mac(self, data: bytes, iv: bytes) -> bytes:
+        h = self._base.copy()
+        h.update(data)
+        return h.digest()
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class HMACIntegrity(MACIntegrity):
     """HMAC-<hash> truncated to ``icv_size`` octets (RFC 2104 with RFC 2403/2404/4868)."""
 
     hash_name: str = ""
@@ -78,26 +122,34 @@ class HMACIntegrity(IntegrityAlgorithm):
 
 INTEGRITY.register(
     HMACIntegrity("HMAC-MD5-96", 1, "RFC 2403", {"ah": 2, "auth": 1}, legacy=True,
-                  key_sizes=(16,), icv_size=12, full_size=16, hash_name="MD5"),
+                  key_sizes=(16,), icv_size=12, full_size=16, hash_name="MD5",
+                  spec="RFC 2403 §2 (truncation), §3 (key); RFC 2104 §2"),
     "md5", "hmac-md5", "hmac_md5_96", "auth-hmac-md5-96",
 )
 INTEGRITY.register(
     HMACIntegrity("HMAC-SHA1-96", 2, "RFC 2404", {"ah": 3, "auth": 2},
-                  key_sizes=(20,), icv_size=12, full_size=20, hash_name="SHA1"),
+                  key_sizes=(20,), icv_size=12, full_size=20, hash_name="SHA1",
+                  spec="RFC 2404 §2 (truncation), §3 (key); RFC 2104 §2"),
     "sha1", "sha", "sha1_96", "hmac-sha1", "auth-hmac-sha1-96",
 )
 INTEGRITY.register(
     HMACIntegrity("HMAC-SHA-256-128", 12, "RFC 4868", {"ah": 5, "auth": 5},
-                  key_sizes=(32,), icv_size=16, full_size=32, hash_name="SHA256"),
+                  key_sizes=(32,), icv_size=16, full_size=32, hash_name="SHA256",
+                  spec="RFC 4868 §2.1.1 (key), §2.3 (truncation)"),
     "sha256", "sha2_256", "hmac-sha2-256-128", "auth-hmac-sha2-256-128",
 )
 INTEGRITY.register(
     HMACIntegrity("HMAC-SHA-384-192", 13, "RFC 4868", {"ah": 6, "auth": 6},
-                  key_sizes=(48,), icv_size=24, full_size=48, hash_name="SHA384"),
+                  key_sizes=(48,), icv_size=24, full_size=48, hash_name="SHA384",
+                  spec="RFC 4868 §2.1.1 (key), §2.3 (truncation)"),
     "sha384", "sha2_384", "hmac-sha2-384-192", "auth-hmac-sha2-384-192",
 )
 INTEGRITY.register(
     HMACIntegrity("HMAC-SHA-512-256", 14, "RFC 4868", {"ah": 7, "auth": 7},
-                  key_sizes=(64,), icv_size=32, full_size=64, hash_name="SHA512"),
+                  key_sizes=(64,), icv_size=32, full_size=64, hash_name="SHA512",
+                  spec="RFC 4868 §2.1.1 (key), §2.3 (truncation)"),
     "sha512", "sha2_512", "hmac-sha2-512-256", "auth-hmac-sha2-512-256",
 )
+
+# The AES-based transforms register themselves in INTEGRITY.
+from secmob.algorithms import integrity_aes as _integrity_aes  # noqa: E402,F401

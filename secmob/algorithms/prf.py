@@ -3,6 +3,12 @@
 Registered in :data:`PRFS`, keyed by IKEv2 transform type 2 ids (RFC 7296
 §3.3.2), with the Oakley "hash algorithm" numbers of IKEv1 (RFC 2409
 Appendix A; the negotiated hash gives the HMAC PRF, RFC 2409 §5).
+
+The HMAC PRFs accept keys of any length (RFC 2104 §2 hashes keys longer than
+the block size and zero-pads shorter ones) and are never truncated
+(RFC 4868 §2.4). The AES-based PRFs (RFC 4434, RFC 4615) live in
+:mod:`secmob.algorithms.prf_aes` and are registered when this module is
+imported.
 """
 
 from __future__ import annotations
@@ -34,7 +40,8 @@ class HMACPRF(PRFAlgorithm):
     def compute(self, key: bytes, data: bytes, tracer: Tracer | None = None) -> bytes:
         out = hmac.digest(key, data, self.hash_name)
         if tracer is not None:
-            emit(tracer, self.name, f"HMAC-{self.hash_name.upper()}(K, S)", self.rfc,
+            emit(tracer, self.name, f"prf(K, S) = HMAC-{self.hash_name.upper()}(K, S)",
+                 "RFC 2104 §2" if self.rfc == "RFC 2104" else f"{self.rfc}; RFC 2104 §2",
                  {"K": key, "S": data}, out)
         return out
 
@@ -64,3 +71,6 @@ PRFS.register(
             output_size=64, key_size=64, hash_name="sha512"),
     "prfsha512", "hmac-sha2-512", "sha512",
 )
+
+# The AES-based PRFs register themselves in PRFS.
+from secmob.algorithms import prf_aes as _prf_aes  # noqa: E402,F401
