@@ -180,7 +180,7 @@ def _scapy_zeroed(pkt: object, sending: bool = False) -> bytes:
 
 
 def test_scapy_ipv4_agrees() -> None:
-    from scapy.layers.inet import IP, IPOption_RR, IPOption_Router_Alert, IPOption_Security
+    from scapy.layers.inet import IP, IPOption_Router_Alert, IPOption_RR, IPOption_Security
     from scapy.layers.ipsec import AH as SAH
     from scapy.packet import Raw
 
