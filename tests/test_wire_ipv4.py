@@ -61,6 +61,17 @@ def test_verify_header_checksum_raises() -> None:
     assert e.value.offset == 10
 
 
+def test_wrong_checksums_round_trip() -> None:
+    good = sample()
+    bad = dataclasses.replace(good, header=dataclasses.replace(good.header, checksum=0xBEEF),
+                              payload=UDP(4500, 4500, 12, 0x1111, b"data"))
+    raw = bad.to_bytes()
+    again = IPv4Packet.parse(raw)
+    assert again == bad and again.to_bytes() == raw
+    with pytest.raises(DecodeError):
+        verify_header_checksum(again.header)
+
+
 def test_options_padding_after_end_of_list_kept() -> None:
     pkt = IPv4Packet.build(SRC, DST, [], b"x", protocol=253,
                            options=[IPv4Option(1), IPv4Option(0)], padding=b"\x00\x55")

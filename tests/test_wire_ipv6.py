@@ -101,6 +101,18 @@ def test_unusual_padding_and_unknown_options_round_trip() -> None:
     assert again.to_bytes() == pkt.to_bytes()
 
 
+def test_wrong_checksum_and_odd_fields_round_trip() -> None:
+    pkt = IPv6Packet.build(SRC, DST, [Fragment(0, 0, False, 1, reserved=0xAA, res=3)],
+                           UDP(1, 2, 9, 0xDEAD, b"x"), fill_checksum=False)
+    raw = pkt.to_bytes()
+    again = IPv6Packet.parse(raw)
+    assert again.payload == UDP(1, 2, 9, 0xDEAD, b"x")
+    assert again.chain[0] == Fragment(17, 0, False, 1, 0xAA, 3)
+    assert again.to_bytes() == raw
+    with pytest.raises(DecodeError, match="checksum 0xdead"):
+        again.verify_checksum()
+
+
 def test_chain_order_is_kept_even_when_unusual() -> None:
     chain = [DestinationOptions(0, layout_options([])), RoutingType2(0, 1, HOA),
              DestinationOptions(0, layout_options([RawOption(9, b"x")]))]
@@ -155,6 +167,10 @@ def test_builder_rejects_unpadded_options() -> None:
         IPv6Packet.build(SRC, DST, [DestinationOptions(0, (RawOption(7, b"a"),))])
     with pytest.raises(UsageError):
         HomeAddressOption(b"short")
+    with pytest.raises(UsageError, match="flow label"):
+        IPv6Packet.build(SRC, DST, flow_label=1 << 20).to_bytes()
+    with pytest.raises(UsageError, match="does not fit"):
+        IPv6Packet.build(SRC, DST, [], UDP.build(70000, 1))
 
 
 def test_pseudo_header_uses_home_address_and_final_destination() -> None:

@@ -71,9 +71,18 @@ def test_big_endian_and_errors() -> None:
     with pytest.raises(DecodeError, match="magic"):
         read_pcap(bytes(24))
     data = pcap_bytes(records())
-    for n in (3, 10, 30, len(data) - 1):
-        with pytest.raises(Truncated):
-            read_pcap(data[:n])
+    boundaries = {24}
+    for rec in records():
+        boundaries.add(max(boundaries) + 16 + len(rec.data))
+    for n in range(len(data)):
+        if n in boundaries:
+            assert len(read_pcap(data[:n])[1]) == sorted(boundaries).index(n)
+        elif n >= 4:
+            with pytest.raises(Truncated):
+                read_pcap(data[:n])
+        else:
+            with pytest.raises(DecodeError):
+                read_pcap(data[:n])
     with pytest.raises(UsageError):
         pcap_bytes([PcapRecord(0, 1_000_000, b"")])
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from secmob._buffer import Reader, Writer
 from secmob.errors import DecodeError, UsageError
+from secmob.wire._encode import encoded
 from secmob.wire.checksum import internet_checksum
 from secmob.wire.ipsec_headers import AH, ESP
 from secmob.wire.ipv6 import AH_NH, ESP_NH, decode_chain, encode_chain, link_chain
@@ -141,15 +142,15 @@ class IPv4Header:
             )
         if len(self.src) != 4 or len(self.dst) != 4:
             raise UsageError("IPv4 addresses are 4 octets")
+        if not (0 <= self.flags <= 7 and 0 <= self.fragment_offset <= 0x1FFF):
+            raise UsageError("flags are 3 bits and the fragment offset 13 bits")
         w.u8((self.version << 4) | (5 + len(opts) // 4)).u8(self.tos).u16(self.total_length)
         w.u16(self.identification).u16((self.flags << 13) | self.fragment_offset)
         w.u8(self.ttl).u8(self.protocol).u16(self.checksum).put(self.src).put(self.dst)
         w.put(opts)
 
     def to_bytes(self) -> bytes:
-        w = Writer()
-        self.encode(w)
-        return w.getvalue()
+        return encoded(self.NAME, self.encode)
 
     def with_checksum(self) -> IPv4Header:
         return dataclasses.replace(self, checksum=header_checksum(self))
@@ -216,17 +217,18 @@ class IPv4Packet:
         first = linked[0].CODE if linked else last
         if fill_checksums and not isinstance(payload, bytes):
             payload = payload.with_checksum(src, dst)
-        w = Writer()
-        encode_chain(w, linked, payload)
+        seg = payload
+        body = encoded("IPv4", lambda w: encode_chain(w, linked, seg))
         header = IPv4Header(tos, 0, identification, flags, 0, ttl, first, 0, src, dst,
                             tuple(options), padding)
-        header = dataclasses.replace(header, total_length=header.header_length + len(w))
+        header = dataclasses.replace(header, total_length=header.header_length + len(body))
         if fill_checksums:
             header = header.with_checksum()
         return cls(header, linked, payload)  # type: ignore[arg-type]
 
     def to_bytes(self) -> bytes:
-        w = Writer()
-        self.header.encode(w)
-        encode_chain(w, self.chain, self.payload)
-        return w.getvalue()
+        def encode(w: Writer) -> None:
+            self.header.encode(w)
+            encode_chain(w, self.chain, self.payload)
+
+        return encoded("IPv4", encode)

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 from secmob._buffer import Reader, Writer
 from secmob.errors import DecodeError, UsageError
+from secmob.wire._encode import encoded
 from secmob.wire.ipsec_headers import AH, ESP
 from secmob.wire.l4 import Segment, decode_segment
 from secmob.wire.options import HomeAddressOption, Option, decode_options, encode_options
@@ -89,6 +90,9 @@ class IPv6Header:
     def encode(self, w: Writer) -> None:
         if len(self.src) != 16 or len(self.dst) != 16:
             raise UsageError("IPv6 addresses are 16 octets")
+        if not (0 <= self.traffic_class <= 0xFF and 0 <= self.flow_label <= 0xFFFFF
+                and 0 <= self.version <= 15):
+            raise UsageError("traffic class is 8 bits, flow label 20 bits, version 4 bits")
         w.u32((self.version << 28) | (self.traffic_class << 20) | self.flow_label)
         w.u16(self.payload_length).u8(self.next_header).u8(self.hop_limit)
         w.put(self.src).put(self.dst)
@@ -388,16 +392,16 @@ class IPv6Packet:
         if fill_checksum and not isinstance(payload, bytes):
             s, d = draft.pseudo_header_addresses()
             draft = dataclasses.replace(draft, payload=payload.with_checksum(s, d))
-        w = Writer()
-        encode_chain(w, draft.chain, draft.payload)
+        body = encoded("IPv6", lambda w: encode_chain(w, draft.chain, draft.payload))
         return dataclasses.replace(
-            draft, header=dataclasses.replace(draft.header, payload_length=len(w)))
+            draft, header=dataclasses.replace(draft.header, payload_length=len(body)))
 
     def to_bytes(self) -> bytes:
-        w = Writer()
-        self.header.encode(w)
-        encode_chain(w, self.chain, self.payload)
-        return w.getvalue()
+        def encode(w: Writer) -> None:
+            self.header.encode(w)
+            encode_chain(w, self.chain, self.payload)
+
+        return encoded("IPv6", encode)
 
     def pseudo_header_addresses(self) -> tuple[bytes, bytes]:
         """Source and destination for the upper-layer checksum (RFC 8200 §8.1):

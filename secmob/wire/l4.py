@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from secmob._buffer import Reader, Writer
 from secmob.errors import DecodeError, UsageError
+from secmob.wire._encode import encoded
 from secmob.wire.checksum import internet_checksum, transport_checksum
 
 __all__ = [
@@ -90,9 +91,7 @@ class UDP:
         w.put(self.payload)
 
     def to_bytes(self) -> bytes:
-        w = Writer()
-        self.encode(w)
-        return w.getvalue()
+        return encoded(self.NAME, self.encode)
 
     def compute_checksum(self, src: bytes, dst: bytes) -> int:
         """RFC 768: a computed 0 is sent as 0xffff (0 means "no checksum")."""
@@ -213,9 +212,7 @@ class TCP:
         w.put(opts).put(self.payload)
 
     def to_bytes(self) -> bytes:
-        w = Writer()
-        self.encode(w)
-        return w.getvalue()
+        return encoded(self.NAME, self.encode)
 
     def compute_checksum(self, src: bytes, dst: bytes) -> int:
         seg = dataclasses.replace(self, checksum=0).to_bytes()
@@ -253,7 +250,7 @@ class ICMPV6:
         w.u8(self.type).u8(self.code).u16(self.checksum).put(self.body)
 
     def to_bytes(self) -> bytes:
-        return bytes([self.type, self.code]) + self.checksum.to_bytes(2, "big") + self.body
+        return encoded(self.NAME, self.encode)
 
     def compute_checksum(self, src: bytes, dst: bytes) -> int:
         seg = bytes([self.type, self.code, 0, 0]) + self.body
@@ -291,7 +288,7 @@ class ICMP:
         w.u8(self.type).u8(self.code).u16(self.checksum).put(self.body)
 
     def to_bytes(self) -> bytes:
-        return bytes([self.type, self.code]) + self.checksum.to_bytes(2, "big") + self.body
+        return encoded(self.NAME, self.encode)
 
     def compute_checksum(self, src: bytes = b"", dst: bytes = b"") -> int:
         """The addresses are accepted for a uniform interface and ignored."""
