@@ -333,3 +333,34 @@ def test_raw_routing_type_kept() -> None:
     rh = RawRouting(0, 4, 1, bytes(20))
     pkt = IPv6Packet.build(SRC, DST, [rh], b"", protocol=59)
     assert IPv6Packet.parse(pkt.to_bytes()).chain == (RawRouting(59, 4, 1, bytes(20)),)
+
+
+def test_secmob_to_scapy_home_address_ah_esp() -> None:
+    from scapy.layers.inet import UDP as SUDP
+    from scapy.layers.inet6 import IPv6, IPv6ExtHdrDestOpt
+    from scapy.layers.ipsec import AH as SAH
+    from scapy.layers.ipsec import ESP as SESP
+
+    dest = DestinationOptions(0, layout_options([HomeAddressOption(HOA)]))
+    pkt = IPv6Packet.build(COA, DST, [dest], UDP.build(7, 9, b"hao"))
+    s = IPv6(pkt.to_bytes())
+    hao = next(o for o in s[IPv6ExtHdrDestOpt].options if o.otype == 201)
+    assert hao.hoa == a6(HOA) and s[SUDP].chksum == pkt.payload.checksum  # type: ignore[union-attr]
+    # scapy computes the checksum over the home address only when the Home
+    # Address option is the sole option of its header; here the 8n+6
+    # alignment puts a PadN before it, so scapy falls back to the care-of
+    # address and gets another value. RFC 6275 §6.3 / RFC 8200 §8.1 take the
+    # home address, as secmob does (and as scapy does for a lone option).
+    del s[SUDP].chksum
+    assert IPv6(bytes(s))[SUDP].chksum != pkt.payload.checksum  # type: ignore[union-attr]
+
+    ah = IPv6Packet.build(SRC, DST, [dest, AH(0, 0xABC, 42, bytes(range(12)))],
+                          UDP.build(1, 2, b"a"))
+    s = IPv6(ah.to_bytes())
+    assert (s[SAH].spi, s[SAH].seq, s[SAH].icv, s[SAH].nh, s[SAH].payloadlen) == (
+        0xABC, 42, bytes(range(12)), 17, 4)
+    assert bytes(s[SAH].payload) == ah.payload.to_bytes()  # type: ignore[union-attr]
+    esp = IPv6Packet.build(SRC, DST, [dest, ESP(0x77, 3, b"\x05" * 20)])
+    s = IPv6(esp.to_bytes())
+    assert (s[SESP].spi, s[SESP].seq, s[SESP].data) == (0x77, 3, b"\x05" * 20)
+    assert s[IPv6ExtHdrDestOpt].nh == 50
