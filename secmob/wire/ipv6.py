@@ -20,6 +20,10 @@ or :class:`~secmob.wire.l4.ICMPV6` when the last next header names one of
 them (and the packet is not a fragment), else raw bytes (No Next Header 59,
 unknown protocols, fragments, everything after ESP is inside ESP).
 
+Headers are decoded in the order they arrive; the codec does not police the
+order RFC 8200 §4.1 recommends (a Hop-by-Hop header after another header is
+still decoded). Jumbograms (RFC 2675, Payload Length 0) are not supported.
+
 Every field is stored as received, so ``IPv6Packet.parse(b).to_bytes() == b``
 for every accepted input. Lengths that follow from the content (Hdr Ext Len,
 AH Payload Len) are derived; Payload Length and checksums are stored fields,
