@@ -400,3 +400,20 @@ def test_explain_dh_other_groups_is_reproducible(group: str,
     assert cli.main(["explain", "dh", "--group", group, "--format", "json"]) == 0
     assert capsys.readouterr().out == first
     assert json.loads(first)[-1]["output"] == "equal"
+
+
+def test_toy_never_generates_a_value_the_peer_refuses() -> None:
+    toy = DH_GROUPS.get("toy")
+    draws = iter([bytes([29 << 2]), bytes([5 << 2])])  # 29 is redrawn: 2^29 mod 59 = p - 1
+    assert toy.generate(lambda n: next(draws)) == bytes([5])
+    for seed in range(200):
+        toy.validate(toy.keypair(shake_rng(bytes([seed])))[1])
+
+
+@given(x=st.integers(1, 57), y=st.integers(1, 57))
+def test_toy_agreement_for_every_exponent_pair(x: int, y: int) -> None:
+    toy = DH_GROUPS.get("toy")
+    m, n = toy.public(x), toy.public(y)
+    assert m[0] == pow(2, x, 59) and n[0] == pow(2, y, 59)
+    if 29 not in (x, y):  # 2^29 = p - 1 is refused; the generator never draws it
+        assert toy.shared(x, n) == toy.shared(y, m) == bytes([pow(2, x * y, 59)])

@@ -18,7 +18,10 @@ zeros to the length of ``p`` (RFC 7296 §3.4 and §2.14).
   256-bit minimum (:data:`~secmob.algorithms.dh.MIN_PRIVATE_BITS`), never less.
 * RFC 5114 groups (22-24): ``x`` is uniform in ``[1, q - 1]``, the full length
   of the subgroup order ``q`` (160, 224 and 256 bits).
-* The toy group: ``x`` is uniform in ``[1, p - 2]``.
+* The toy group: ``x`` is uniform in ``[1, p - 2]`` except ``x = 29``: there
+  ``g = 2`` generates the whole group of order 58, and ``2^29 = p - 1`` is a
+  public value every peer refuses. (In the RFC groups ``g`` generates a
+  subgroup of odd order, so no exponent yields 1 or ``p - 1``.)
 
 ``public``/``shared`` accept any ``x`` in ``[1, p - 2]`` (``[1, q - 1]`` for
 RFC 5114 groups), so fixed values from vectors and lectures work.
@@ -112,7 +115,11 @@ class MODPGroup(DHGroup):
         elif self.private_bits:
             x = random_below(rng, 1 << self.private_bits, self.private_bits)
         else:
+            # Full range (the toy group): g may generate the whole group, so
+            # redraw the x whose public value a peer must refuse (g^x = p - 1).
             x = random_below(rng, self.p - 1)
+            while _powmod(self.g, x, self.p) in (1, self.p - 1):
+                x = random_below(rng, self.p - 1)
         return x.to_bytes(self._private_size(), "big")
 
     def _private_size(self) -> int:

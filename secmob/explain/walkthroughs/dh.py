@@ -20,6 +20,7 @@ import hashlib
 
 from secmob.algorithms import DH_GROUPS
 from secmob.algorithms.dh import RNG, DHGroup, PrivateValue
+from secmob.errors import UnsupportedAlgorithm
 from secmob.explain import topic
 from secmob.trace import Recorder, Step, emit
 
@@ -66,21 +67,33 @@ class _Party:
 
 
 def _group(ref: str) -> DHGroup:
-    return DH_GROUPS.get(int(ref) if ref.isdigit() else ref)
+    """``--group``: a name or IKE number (argparse reports an unknown one)."""
+    try:
+        return DH_GROUPS.get(int(ref) if ref.isdigit() else ref)
+    except UnsupportedAlgorithm as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _value(text: str | None, group: DHGroup, label: str) -> PrivateValue:
-    if text is None:
+def _integer(text: str) -> int:
+    """``--x``/``--y``: decimal, or hex with ``0x``."""
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+def _value(given: int | None, group: DHGroup, label: str) -> PrivateValue:
+    if given is None:
         return group.generate(seeded_rng(f"secmob explain dh {label}"))
-    return int(text, 0)
+    return given
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--group", default="toy",
+    parser.add_argument("--group", default=_group("toy"), type=_group,
                         help="group name or IKE number (default: toy, p = 59, g = 2)")
-    parser.add_argument("--x", default=None,
+    parser.add_argument("--x", default=None, type=_integer,
                         help="initiator's private value (decimal or 0x hex; toy default 7)")
-    parser.add_argument("--y", default=None,
+    parser.add_argument("--y", default=None, type=_integer,
                         help="responder's private value (decimal or 0x hex; toy default 22)")
 
 
@@ -88,10 +101,10 @@ def _configure(parser: argparse.ArgumentParser) -> None:
        _configure)
 def run(args: argparse.Namespace) -> Recorder:
     """Both parties' steps: private value, public value, shared secret, and the agreement."""
-    group = _group(args.group)
+    group: DHGroup = args.group if isinstance(args.group, DHGroup) else _group(str(args.group))
     toy = group.name == "toy"
-    x = _value(args.x if args.x is not None or not toy else "7", group, "initiator")
-    y = _value(args.y if args.y is not None or not toy else "22", group, "responder")
+    x = _value(7 if args.x is None and toy else args.x, group, "initiator")
+    y = _value(22 if args.y is None and toy else args.y, group, "responder")
     rec = Recorder()
     modp = group.kind == "MODP"
     initiator, responder = _Party(rec, "initiator", False), _Party(rec, "responder", modp)
