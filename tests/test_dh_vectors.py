@@ -28,7 +28,9 @@ def cases(name: str) -> list[dict[str, Any]]:
 def test_the_expected_files_are_stored() -> None:
     assert {f.name for f in FILES} >= {
         "lecture-toy.json", "strongswan-modp.json", "rfc5114.json", "rfc5903.json",
-        "rfc7748.json", "rfc8031.json", "invalid-public-values.json"}
+        "rfc7748.json", "rfc8031.json", "invalid-public-values.json",
+        "wycheproof-ecdh-secp256r1-ecpoint.json", "wycheproof-ecdh-secp384r1-ecpoint.json",
+        "wycheproof-ecdh-secp521r1-ecpoint.json", "wycheproof-x25519.json"}
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: Path(p).stem)
