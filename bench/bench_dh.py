@@ -47,11 +47,12 @@ def row(label: str, ours: float, ref: float) -> None:
 
 
 def exchange(g: DHGroup, peer_pub: bytes) -> Callable[[], None]:
-    """One side of an exchange with secmob: a key pair, then the shared secret."""
+    """One side of an exchange with secmob: a private value, its public value, the secret."""
 
     def run() -> None:
-        private, _ = g.keypair(os.urandom)
-        g.shared(private, peer_pub)
+        key = g.new(g.generate(os.urandom))
+        key.public()
+        key.shared(peer_pub)
 
     return run
 
@@ -74,8 +75,9 @@ def bench_modp(number: int) -> None:
     full = g.p - 3 - int.from_bytes(os.urandom(8), "big")  # a full-length exponent
 
     def ours_full() -> None:
-        g.public(full)
-        g.shared(full, peer_pub)
+        key = g.new(full)
+        key.public()
+        key.shared(peer_pub)
 
     ref = best(openssl)
     print(f"-- group {number} ({g.name}): secmob exponent {g.private_bits} bits, "

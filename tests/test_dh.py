@@ -417,3 +417,15 @@ def test_toy_agreement_for_every_exponent_pair(x: int, y: int) -> None:
     assert m[0] == pow(2, x, 59) and n[0] == pow(2, y, 59)
     if 29 not in (x, y):  # 2^29 = p - 1 is refused; the generator never draws it
         assert toy.shared(x, n) == toy.shared(y, m) == bytes([pow(2, x * y, 59)])
+
+
+@pytest.mark.parametrize("number", ALL_IDS)
+def test_bound_key_matches_the_group_methods(number: int) -> None:
+    g = DH_GROUPS.get(number)
+    a, b = g.generate(shake_rng(b"a")), g.generate(shake_rng(b"b"))
+    key = g.new(a)
+    assert key.group is g and key.public() == g.public(a)
+    assert key.shared(g.public(b)) == g.shared(a, g.public(b))
+    assert a.hex() not in repr(key) and "hidden" in repr(key)
+    with pytest.raises(InvalidPublicValue):
+        key.shared(b"")

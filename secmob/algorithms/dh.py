@@ -11,7 +11,9 @@ Every group offers the same four operations (:class:`DHGroup`):
 * ``public(private)`` -- the Key Exchange payload data (RFC 7296 §3.4),
 * ``shared(private, peer_public)`` -- the shared secret ``g^ir``, after
   validating the peer's value,
-* ``validate(peer_public)`` -- the peer-value checks alone (RFC 6989).
+* ``validate(peer_public)`` -- the peer-value checks alone (RFC 6989),
+* ``new(private)`` -- a :class:`DHKey` holding the checked private value, for
+  a side that computes its public value and then the shared secret.
 
 Private values are octet strings: a big-endian unsigned integer for MODP and
 ECP groups, the 32-octet scalar string of RFC 7748 §5 for Curve25519. An
@@ -38,7 +40,9 @@ from secmob.algorithms.registry import Registry
 from secmob.errors import InvalidKeyLength, UsageError
 from secmob.trace import Tracer
 
-__all__ = ["DH_GROUPS", "MIN_PRIVATE_BITS", "RNG", "DHGroup", "PrivateValue", "random_below"]
+__all__ = [
+    "DH_GROUPS", "MIN_PRIVATE_BITS", "RNG", "DHGroup", "DHKey", "PrivateValue", "random_below",
+]
 
 #: A source of random octets: ``rng(n)`` returns ``n`` octets.
 RNG: TypeAlias = Callable[[int], bytes]
@@ -73,6 +77,33 @@ def random_below(rng: RNG, upper: int, bits: int | None = None) -> int:
     raise UsageError("rng produced no usable value in 1000 draws; is it constant?")
 
 
+class DHKey(ABC):
+    """A private value bound to its group: what one side of an exchange holds.
+
+    Made by :meth:`DHGroup.new`, which checks the private value once (and, for
+    ECP groups, loads it into OpenSSL once); :meth:`public` and :meth:`shared`
+    then reuse it. ``repr`` never shows the private value.
+    """
+
+    group: DHGroup
+
+    @abstractmethod
+    def public(self, tracer: Tracer | None = None) -> bytes:
+        """Our public value (the Key Exchange payload data, RFC 7296 §3.4)."""
+
+    @abstractmethod
+    def shared(self, peer_public: bytes, tracer: Tracer | None = None) -> bytes:
+        """The shared secret ``g^ir`` with the peer's public value.
+
+        Raises :class:`~secmob.errors.InvalidPublicValue` if ``peer_public``
+        fails :meth:`DHGroup.validate` (or, for Curve25519, if the result is
+        all zero).
+        """
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.group.name} (private value hidden)>"
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class DHGroup(_Described, ABC):
     """A Diffie-Hellman group as negotiated in IKE (Transform Type 4).
@@ -93,25 +124,30 @@ class DHGroup(_Described, ABC):
         """A fresh private value drawn from ``rng`` (see the group's rule)."""
 
     @abstractmethod
-    def public(self, private: PrivateValue, tracer: Tracer | None = None) -> bytes:
-        """The public value for ``private`` (the Key Exchange payload data).
+    def new(self, private: PrivateValue) -> DHKey:
+        """``private`` bound to this group.
 
-        Raises :class:`~secmob.errors.UsageError` if ``private`` is out of range.
-        """
-
-    @abstractmethod
-    def shared(self, private: PrivateValue, peer_public: bytes,
-               tracer: Tracer | None = None) -> bytes:
-        """The shared secret ``g^ir`` from our ``private`` value and the peer's public value.
-
-        Raises :class:`~secmob.errors.InvalidPublicValue` if ``peer_public``
-        fails :meth:`validate` (or, for Curve25519, if the result is all zero),
-        :class:`~secmob.errors.UsageError` if ``private`` is out of range.
+        Raises :class:`~secmob.errors.UsageError` if ``private`` is out of
+        range, :class:`~secmob.errors.InvalidKeyLength` if an octet string
+        has the wrong length.
         """
 
     @abstractmethod
     def validate(self, peer_public: bytes) -> None:
         """Raise :class:`~secmob.errors.InvalidPublicValue` unless ``peer_public`` is acceptable."""
+
+    def public(self, private: PrivateValue, tracer: Tracer | None = None) -> bytes:
+        """The public value for ``private``: ``new(private).public(tracer)``."""
+        return self.new(private).public(tracer)
+
+    def shared(self, private: PrivateValue, peer_public: bytes,
+               tracer: Tracer | None = None) -> bytes:
+        """The shared secret: ``new(private).shared(peer_public, tracer)``.
+
+        Raises :class:`~secmob.errors.InvalidPublicValue` for a bad peer
+        value, and the errors of :meth:`new` for a bad private value.
+        """
+        return self.new(private).shared(peer_public, tracer)
 
     def keypair(self, rng: RNG, tracer: Tracer | None = None) -> tuple[bytes, bytes]:
         """``(private, public)`` with a private value drawn from ``rng``."""

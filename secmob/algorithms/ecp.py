@@ -26,11 +26,11 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
 
-from secmob.algorithms.dh import DH_GROUPS, RNG, DHGroup, PrivateValue, random_below
+from secmob.algorithms.dh import DH_GROUPS, RNG, DHGroup, DHKey, PrivateValue, random_below
 from secmob.errors import InvalidKeyLength, InvalidPublicValue, UsageError
 from secmob.trace import Tracer, emit
 
-__all__ = ["ECPGroup", "X25519Group"]
+__all__ = ["ECPGroup", "ECPKey", "X25519Group", "X25519Key"]
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -56,25 +56,13 @@ class ECPGroup(DHGroup):
         """``d`` uniform in ``[1, n - 1]``, as a field-length big-endian octet string."""
         return random_below(rng, self.n).to_bytes(self.field_size, "big")
 
-    def _private_key(self, private: PrivateValue) -> tuple[int, ec.EllipticCurvePrivateKey]:
+    def new(self, private: PrivateValue) -> ECPKey:
+        """``d`` bound to this group, loaded into OpenSSL once."""
         d = self._scalar(private, self.field_size)
         if not 1 <= d < self.n:
             raise UsageError(f"{self.name}: private value must be in [1, n - 1], "
                              f"got a {d.bit_length()}-bit value")
-        return d, ec.derive_private_key(d, self._curve())
-
-    def public(self, private: PrivateValue, tracer: Tracer | None = None) -> bytes:
-        """``x || y`` of ``d * G`` (RFC 5903 §7)."""
-        d, key = self._private_key(private)
-        nums = key.public_key().public_numbers()
-        out = nums.x.to_bytes(self.field_size, "big") + nums.y.to_bytes(self.field_size, "big")
-        if tracer is not None:
-            d_octets = d.to_bytes(self.field_size, "big")
-            emit(tracer, "private value d", "1 <= d <= n - 1", "RFC 5903 §7",
-                 {"bits": d.bit_length()}, d_octets)
-            emit(tracer, "public value d*G", "(x, y) = d * G; sent as x || y", "RFC 5903 §7",
-                 {"d": d_octets}, out)
-        return out
+        return ECPKey(self, d, ec.derive_private_key(d, self._curve()))
 
     def validate(self, peer_public: bytes) -> None:
         """Length, infinity, range and on-curve checks (RFC 6989 §2.3)."""
@@ -99,19 +87,39 @@ class ECPGroup(DHGroup):
                 f"{what} is not a point on the curve y^2 = x^3 - 3x + b (RFC 6989 §2.3)")
         return x, y
 
-    def shared(self, private: PrivateValue, peer_public: bytes,
-               tracer: Tracer | None = None) -> bytes:
+
+class ECPKey(DHKey):
+    """An ECP private value ``d`` bound to its group."""
+
+    def __init__(self, group: ECPGroup, d: int, key: ec.EllipticCurvePrivateKey) -> None:
+        self.group: ECPGroup = group
+        self._d, self._key = d, key
+
+    def public(self, tracer: Tracer | None = None) -> bytes:
+        """``x || y`` of ``d * G`` (RFC 5903 §7)."""
+        size = self.group.field_size
+        nums = self._key.public_key().public_numbers()
+        out = nums.x.to_bytes(size, "big") + nums.y.to_bytes(size, "big")
+        if tracer is not None:
+            d_octets = self._d.to_bytes(size, "big")
+            emit(tracer, "private value d", "1 <= d <= n - 1", "RFC 5903 §7",
+                 {"bits": self._d.bit_length()}, d_octets)
+            emit(tracer, "public value d*G", "(x, y) = d * G; sent as x || y", "RFC 5903 §7",
+                 {"d": d_octets}, out)
+        return out
+
+    def shared(self, peer_public: bytes, tracer: Tracer | None = None) -> bytes:
         """The x coordinate of ``d * Q_peer`` (RFC 5903 §7)."""
-        d, key = self._private_key(private)
-        x, y = self._peer_point(peer_public)
+        g = self.group
+        x, y = g._peer_point(peer_public)
         try:
-            peer = ec.EllipticCurvePublicNumbers(x, y, self._curve()).public_key()
+            peer = ec.EllipticCurvePublicNumbers(x, y, g._curve()).public_key()
         except ValueError as exc:  # pragma: no cover - our checks catch it first
-            raise InvalidPublicValue(f"{self.name} peer public value rejected: {exc}") from None
-        out = key.exchange(ec.ECDH(), peer)
+            raise InvalidPublicValue(f"{g.name} peer public value rejected: {exc}") from None
+        out = self._key.exchange(ec.ECDH(), peer)
         if tracer is not None:
             emit(tracer, "shared secret x(d*Q)", "x coordinate of d * Q_peer", "RFC 5903 §7",
-                 {"Q_peer": peer_public, "d": d.to_bytes(self.field_size, "big")}, out)
+                 {"Q_peer": peer_public, "d": self._d.to_bytes(g.field_size, "big")}, out)
         return out
 
 
@@ -126,7 +134,9 @@ class X25519Group(DHGroup):
             raise UsageError(f"rng(32) returned {len(k)} octets")
         return k
 
-    def _private_key(self, private: PrivateValue) -> tuple[bytes, x25519.X25519PrivateKey]:
+    def new(self, private: PrivateValue) -> X25519Key:
+        """The 32-octet scalar ``k`` bound to this group (an ``int`` is encoded little-endian,
+        RFC 7748 §5)."""
         if isinstance(private, bool):
             raise UsageError(f"{self.name}: a private value is an int or bytes, not a bool")
         if isinstance(private, int):
@@ -136,18 +146,7 @@ class X25519Group(DHGroup):
         if len(private) != 32:
             raise InvalidKeyLength(f"{self.name}: private value must be 32 octets, "
                                    f"got {len(private)}")
-        return private, x25519.X25519PrivateKey.from_private_bytes(private)
-
-    def public(self, private: PrivateValue, tracer: Tracer | None = None) -> bytes:
-        """``X25519(k, 9)`` (RFC 7748 §6.1, RFC 8031 §2)."""
-        k, key = self._private_key(private)
-        out = key.public_key().public_bytes_raw()
-        if tracer is not None:
-            emit(tracer, "private value k", "32 random octets (clamped inside X25519)",
-                 "RFC 7748 §6.1; RFC 8031 §2", {}, k)
-            emit(tracer, "public value X25519(k, 9)", "u-coordinate of k * (u = 9)",
-                 "RFC 7748 §6.1; RFC 8031 §2", {"k": k}, out)
-        return out
+        return X25519Key(self, private, x25519.X25519PrivateKey.from_private_bytes(private))
 
     def validate(self, peer_public: bytes) -> None:
         """Only the length is checked (RFC 8031 §2.3); see :meth:`shared` for the zero check."""
@@ -156,23 +155,40 @@ class X25519Group(DHGroup):
                 f"{self.name} peer public value must be 32 octets (RFC 8031 §2), "
                 f"got {len(peer_public)}")
 
-    def shared(self, private: PrivateValue, peer_public: bytes,
-               tracer: Tracer | None = None) -> bytes:
+
+class X25519Key(DHKey):
+    """A Curve25519 private scalar ``k`` bound to its group."""
+
+    def __init__(self, group: X25519Group, k: bytes, key: x25519.X25519PrivateKey) -> None:
+        self.group: X25519Group = group
+        self._k, self._key = k, key
+
+    def public(self, tracer: Tracer | None = None) -> bytes:
+        """``X25519(k, 9)`` (RFC 7748 §6.1, RFC 8031 §2)."""
+        out = self._key.public_key().public_bytes_raw()
+        if tracer is not None:
+            emit(tracer, "private value k", "32 random octets (clamped inside X25519)",
+                 "RFC 7748 §6.1; RFC 8031 §2", {}, self._k)
+            emit(tracer, "public value X25519(k, 9)", "u-coordinate of k * (u = 9)",
+                 "RFC 7748 §6.1; RFC 8031 §2", {"k": self._k}, out)
+        return out
+
+    def shared(self, peer_public: bytes, tracer: Tracer | None = None) -> bytes:
         """``X25519(k, u_peer)``; an all-zero result is refused (RFC 8031 §2.3)."""
-        k, key = self._private_key(private)
-        self.validate(peer_public)
+        name = self.group.name
+        self.group.validate(peer_public)
         zero = InvalidPublicValue(
-            f"{self.name} peer public value is a small-order point: the shared secret is "
+            f"{name} peer public value is a small-order point: the shared secret is "
             "all zero, which RFC 8031 §2.3 requires to be refused")
         try:
-            out = key.exchange(x25519.X25519PublicKey.from_public_bytes(peer_public))
+            out = self._key.exchange(x25519.X25519PublicKey.from_public_bytes(peer_public))
         except ValueError:
             raise zero from None
         if not any(out):  # pragma: no cover - OpenSSL already refuses it
             raise zero
         if tracer is not None:
             emit(tracer, "shared secret X25519(k, u_peer)", "u-coordinate of k * u_peer",
-                 "RFC 7748 §6.1; RFC 8031 §2", {"u_peer": peer_public, "k": k}, out)
+                 "RFC 7748 §6.1; RFC 8031 §2", {"u_peer": peer_public, "k": self._k}, out)
         return out
 
 

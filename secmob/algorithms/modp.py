@@ -45,13 +45,14 @@ from secmob.algorithms.dh import (
     MIN_PRIVATE_BITS,
     RNG,
     DHGroup,
+    DHKey,
     PrivateValue,
     random_below,
 )
 from secmob.errors import InvalidPublicValue, UsageError
 from secmob.trace import Tracer, emit
 
-__all__ = ["BACKEND", "TOY", "TOY_GROUP_ID", "MODPGroup"]
+__all__ = ["BACKEND", "TOY", "TOY_GROUP_ID", "MODPGroup", "MODPKey"]
 
 
 def _pow_builtin(base: int, exp: int, mod: int) -> int:
@@ -148,20 +149,9 @@ class MODPGroup(DHGroup):
             return x
         return x.to_bytes(max(self._private_size(), _sized(x.bit_length())), "big")
 
-    def public(self, private: PrivateValue, tracer: Tracer | None = None) -> bytes:
-        """``g^x mod p`` as ``len(p)`` octets (RFC 7296 §3.4, RFC 2409 §5)."""
-        x = self._exponent(private)
-        y = _powmod(self.g, x, self.p)
-        if tracer is not None:
-            rule = (f"1 <= x <= q - 1 ({self.q.bit_length()}-bit q)" if self.q else
-                    f"1 <= x < 2^{self.private_bits}" if self.private_bits else
-                    "1 <= x <= p - 2")
-            emit(tracer, "private value x", rule, "RFC 2409 §5; RFC 3526 §8",
-                 {"bits": x.bit_length()}, self._show_private(x))
-            emit(tracer, "public value g^x mod p", "g^x mod p, left-padded to len(p)",
-                 "RFC 2409 §5; RFC 7296 §3.4",
-                 {"g": self.g, "x": self._show_private(x), "p": self._show(self.p)}, self._show(y))
-        return self._octets(y)
+    def new(self, private: PrivateValue) -> MODPKey:
+        """The exponent ``x`` bound to this group (range-checked once)."""
+        return MODPKey(self, self._exponent(private))
 
     def validate(self, peer_public: bytes) -> None:
         """Length, range and (RFC 5114 groups) subgroup checks; see the module docstring."""
@@ -189,18 +179,39 @@ class MODPGroup(DHGroup):
                 f"{what} is not in the order-q subgroup: y^q mod p != 1 (RFC 6989 §2.2)")
         return y
 
-    def shared(self, private: PrivateValue, peer_public: bytes,
-               tracer: Tracer | None = None) -> bytes:
+
+class MODPKey(DHKey):
+    """A MODP private exponent ``x`` bound to its group."""
+
+    def __init__(self, group: MODPGroup, x: int) -> None:
+        self.group: MODPGroup = group
+        self._x = x
+
+    def public(self, tracer: Tracer | None = None) -> bytes:
+        """``g^x mod p`` as ``len(p)`` octets (RFC 7296 §3.4, RFC 2409 §5)."""
+        g, x = self.group, self._x
+        y = _powmod(g.g, x, g.p)
+        if tracer is not None:
+            rule = (f"1 <= x <= q - 1 ({g.q.bit_length()}-bit q)" if g.q else
+                    f"1 <= x < 2^{g.private_bits}" if g.private_bits else
+                    "1 <= x <= p - 2")
+            emit(tracer, "private value x", rule, "RFC 2409 §5; RFC 3526 §8",
+                 {"bits": x.bit_length()}, g._show_private(x))
+            emit(tracer, "public value g^x mod p", "g^x mod p, left-padded to len(p)",
+                 "RFC 2409 §5; RFC 7296 §3.4",
+                 {"g": g.g, "x": g._show_private(x), "p": g._show(g.p)}, g._show(y))
+        return g._octets(y)
+
+    def shared(self, peer_public: bytes, tracer: Tracer | None = None) -> bytes:
         """``(g^y)^x mod p`` as ``len(p)`` octets (RFC 2409 §5, RFC 7296 §2.14)."""
-        x = self._exponent(private)
-        y = self._peer_value(peer_public)
-        k = _powmod(y, x, self.p)
+        g, x = self.group, self._x
+        y = g._peer_value(peer_public)
+        k = _powmod(y, x, g.p)
         if tracer is not None:
             emit(tracer, "shared secret (g^y)^x mod p", "(g^y)^x mod p, left-padded to len(p)",
                  "RFC 2409 §5; RFC 7296 §2.14",
-                 {"g^y": self._show(y), "x": self._show_private(x), "p": self._show(self.p)},
-                 self._show(k))
-        return self._octets(k)
+                 {"g^y": g._show(y), "x": g._show_private(x), "p": g._show(g.p)}, g._show(k))
+        return g._octets(k)
 
 
 def _sized(bits: int) -> int:
