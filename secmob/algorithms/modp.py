@@ -28,7 +28,9 @@ RFC 5114 groups), so fixed values from vectors and lectures work.
 
 **Peer validation** (RFC 6989 §2.1 and §2.2; RFC 7296 §3.4):
 length must be exactly ``len(p)`` octets; ``y`` must not be 0, 1 or
-``p - 1`` and must be below ``p``; for RFC 5114 groups ``y^q mod p`` must be 1.
+``p - 1`` and must be below ``p``; for RFC 5114 groups ``y^q mod p`` must be 1
+(RFC 6989 §2.2 requires this where private values are reused; it is run on
+every value here).
 
 Modular exponentiation uses ``gmpy2.powmod`` when gmpy2 is installed (about
 7x faster than ``pow()`` on groups 2 and 14, see ``bench/bench_dh.py``) and
