@@ -4,7 +4,7 @@ Registered in :data:`DH_GROUPS`, keyed by the IKE group number (RFC 7296
 §3.3.2 Transform Type 4, identical to the IKEv1 Oakley group description of
 RFC 2409 Appendix A where the group exists in IKEv1).
 
-Every group offers the same four operations (:class:`DHGroup`):
+Every group offers the same operations (:class:`DHGroup`):
 
 * ``generate(rng)`` -- a fresh private value drawn from ``rng`` (a
   ``Callable[[int], bytes]``; nothing here reads ``os.urandom``),
