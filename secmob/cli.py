@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from secmob import explain, vectors
-from secmob.errors import VectorFileError
+from secmob.errors import SecmobError, VectorFileError
 
 __all__ = ["main"]
 
@@ -97,7 +97,11 @@ def _vectors_list(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    recorder = explain.topics()[args.topic].run(args)
+    try:
+        recorder = explain.topics()[args.topic].run(args)
+    except SecmobError as exc:
+        print(f"secmob: {exc}", file=sys.stderr)
+        return 2
     sys.stdout.write(explain.render(recorder, args.format))
     return 0
 
