@@ -99,37 +99,53 @@ _MODES: dict[str, Callable[[bytes, int], _Pair]] = {
 }
 
 
-class _AEADContext(CipherContext):
-    __slots__ = ("_alg", "_open", "_salt", "_seal", "_tracer")
+def _checked(alg: AEADCipher, salt: bytes, seal_fn: _AEADFunction,
+             open_fn: _AEADFunction) -> _Pair:
+    """``seal(iv, plaintext, aad)`` and ``open(iv, data, aad)`` with the IV and
+    ICV checks, as closures over the bound primitives (the per-packet path)."""
+    icv = alg.icv_size
 
+    def seal(iv: bytes, plaintext: bytes, aad: bytes = b"") -> bytes:
+        if len(iv) != 8:
+            raise iv_error(alg, iv)
+        return seal_fn(salt + iv, plaintext, aad)
+
+    def open_(iv: bytes, data: bytes, aad: bytes = b"") -> bytes:
+        if len(iv) != 8:
+            raise iv_error(alg, iv)
+        if len(data) < icv:
+            raise IntegrityError(f"{alg.name}: {len(data)} octets cannot hold the {icv}-octet ICV")
+        try:
+            return open_fn(salt + iv, data, aad)
+        except InvalidTag:
+            raise IntegrityError(f"{alg.name}: ICV does not verify") from None
+
+    return seal, open_
+
+
+class _AEADContext(CipherContext):
     def __init__(self, alg: AEADCipher, key: bytes, salt: bytes, tracer: Tracer | None) -> None:
         self._alg = alg
-        self._seal, self._open = _MODES[alg.mode](key, alg.icv_size)
         self._salt = salt
         self._tracer = tracer
+        primitives = _MODES[alg.mode](key, alg.icv_size)
+        self._checked_seal, self._checked_open = _checked(alg, salt, *primitives)
+        if tracer is None:
+            # Untraced contexts call the closures directly: no method binding,
+            # attribute look-ups or tracer test per packet.
+            self.seal = self._checked_seal  # type: ignore[method-assign,assignment]
+            self.open = self._checked_open  # type: ignore[method-assign,assignment]
 
     def seal(self, iv: bytes, plaintext: bytes, aad: bytes = b"") -> bytes:
-        if len(iv) != 8:
-            raise iv_error(self._alg, iv)
-        out = self._seal(self._salt + iv, plaintext, aad)
+        out = self._checked_seal(iv, plaintext, aad)
         if self._tracer is not None:
             self._trace(self._alg.seal_formula, iv, aad, {"P": plaintext}, out)
         return out
 
     def open(self, iv: bytes, data: bytes, aad: bytes = b"") -> bytes:
-        alg = self._alg
-        if len(iv) != 8:
-            raise iv_error(alg, iv)
-        if len(data) < alg.icv_size:
-            raise IntegrityError(
-                f"{alg.name}: {len(data)} octets cannot hold the {alg.icv_size}-octet ICV"
-            )
-        try:
-            out = self._open(self._salt + iv, data, aad)
-        except InvalidTag:
-            raise IntegrityError(f"{alg.name}: ICV does not verify") from None
+        out = self._checked_open(iv, data, aad)  # raises before anything is traced
         if self._tracer is not None:
-            self._trace(alg.open_formula, iv, aad, {"C || ICV": data}, out)
+            self._trace(self._alg.open_formula, iv, aad, {"C || ICV": data}, out)
         return out
 
     def _trace(self, formula: str, iv: bytes, aad: bytes,
