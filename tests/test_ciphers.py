@@ -4,6 +4,8 @@ these modes) in both directions."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from Crypto.Cipher import AES, DES, DES3, ChaCha20_Poly1305
 from Crypto.Util import Counter
@@ -276,33 +278,22 @@ def test_aes_ctr_against_pycryptodome(k: int, iv: bytes, pt: bytes, data: st.Dat
     assert ctx.open(iv, peer().encrypt(pt)) == pt  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("icv", [8, 12, 16])
+@pytest.mark.parametrize(("mode", "icv"), [(m, i) for m in ("GCM", "CCM") for i in (8, 12, 16)])
 @given(k=KEYS, iv=IV8, pt=PAYLOAD, aad=AAD, data=st.data())
-def test_aes_gcm_against_pycryptodome(icv: int, k: int, iv: bytes, pt: bytes, aad: bytes,
-                                      data: st.DataObject) -> None:
+def test_aes_gcm_and_ccm_against_pycryptodome(mode: str, icv: int, k: int, iv: bytes, pt: bytes,
+                                              aad: bytes, data: st.DataObject) -> None:
     key = data.draw(st.binary(min_size=k, max_size=k))
-    salt = data.draw(st.binary(min_size=4, max_size=4))
-    ctx = ENCRYPTION.get(f"ENCR_AES_GCM_{icv}").new(key + salt)
-    sealed = ctx.seal(iv, pt, aad)
-    peer = AES.new(key, AES.MODE_GCM, nonce=salt + iv, mac_len=icv).update(aad)
-    assert peer.decrypt_and_verify(sealed[:-icv], sealed[-icv:]) == pt
-    peer = AES.new(key, AES.MODE_GCM, nonce=salt + iv, mac_len=icv).update(aad)
-    ct, tag = peer.encrypt_and_digest(pt)
-    assert ctx.open(iv, ct + tag, aad) == pt
+    salt_size = 4 if mode == "GCM" else 3  # RFC 4106 §4, RFC 4309 §4
+    salt = data.draw(st.binary(min_size=salt_size, max_size=salt_size))
+    ctx = ENCRYPTION.get(f"ENCR_AES_{mode}_{icv}").new(key + salt)
+    aes_mode = AES.MODE_GCM if mode == "GCM" else AES.MODE_CCM
 
+    def peer() -> Any:
+        return AES.new(key, aes_mode, nonce=salt + iv, mac_len=icv).update(aad)
 
-@pytest.mark.parametrize("icv", [8, 12, 16])
-@given(k=KEYS, iv=IV8, pt=PAYLOAD, aad=AAD, data=st.data())
-def test_aes_ccm_against_pycryptodome(icv: int, k: int, iv: bytes, pt: bytes, aad: bytes,
-                                      data: st.DataObject) -> None:
-    key = data.draw(st.binary(min_size=k, max_size=k))
-    salt = data.draw(st.binary(min_size=3, max_size=3))
-    ctx = ENCRYPTION.get(f"ENCR_AES_CCM_{icv}").new(key + salt)
     sealed = ctx.seal(iv, pt, aad)
-    peer = AES.new(key, AES.MODE_CCM, nonce=salt + iv, mac_len=icv).update(aad)
-    assert peer.decrypt_and_verify(sealed[:-icv], sealed[-icv:]) == pt
-    peer = AES.new(key, AES.MODE_CCM, nonce=salt + iv, mac_len=icv).update(aad)
-    ct, tag = peer.encrypt_and_digest(pt)
+    assert peer().decrypt_and_verify(sealed[:-icv], sealed[-icv:]) == pt
+    ct, tag = peer().encrypt_and_digest(pt)
     assert ctx.open(iv, ct + tag, aad) == pt
 
 

@@ -193,23 +193,21 @@ def _aes_keywords(stem: str, suffixes: tuple[str, ...]) -> list[tuple[str, int]]
     return [(f"aes{k * 8}{stem}{s}", k) for k in _AES_KEYS for s in suffixes]
 
 
-for _icv, _v2, _v1 in ((8, 18, 18), (12, 19, 19), (16, 20, 20)):
-    ENCRYPTION.register(
-        AEADCipher(f"ENCR_AES_GCM_{_icv}", _v2, "RFC 4106", {"esp": _v1},
-                   key_sizes=_AES_KEYS, salt_size=4, block_size=4, iv_size=8,
-                   icv_size=_icv, mode="AES-GCM", rfc_section="RFC 4106 §3-§5"),
-        f"aes-gcm-{_icv}", f"aes-gcm-{_icv * 8}",
-        *_aes_keywords("gcm", (str(_icv), str(_icv * 8))),
-    )
-
-for _icv, _v2, _v1 in ((8, 14, 14), (12, 15, 15), (16, 16, 16)):
-    ENCRYPTION.register(
-        AEADCipher(f"ENCR_AES_CCM_{_icv}", _v2, "RFC 4309", {"esp": _v1},
-                   key_sizes=_AES_KEYS, salt_size=3, block_size=4, iv_size=8,
-                   icv_size=_icv, mode="AES-CCM", rfc_section="RFC 4309 §3-§5"),
-        f"aes-ccm-{_icv}", f"aes-ccm-{_icv * 8}",
-        *_aes_keywords("ccm", (str(_icv), str(_icv * 8))),
-    )
+# (mode, stem, RFC, salt octets, {ICV octets: IKEv2 id}); the IKEv1 ESP
+# transform ids equal the IKEv2 ids for these six (IANA registries).
+_AES_AEADS = (
+    ("AES-GCM", "gcm", "RFC 4106", 4, {8: 18, 12: 19, 16: 20}),
+    ("AES-CCM", "ccm", "RFC 4309", 3, {8: 14, 12: 15, 16: 16}),
+)
+for _mode, _stem, _rfc, _salt, _ids in _AES_AEADS:
+    for _icv, _id in _ids.items():
+        ENCRYPTION.register(
+            AEADCipher(f"ENCR_AES_{_stem.upper()}_{_icv}", _id, _rfc, {"esp": _id},
+                       key_sizes=_AES_KEYS, salt_size=_salt, block_size=4, iv_size=8,
+                       icv_size=_icv, mode=_mode, rfc_section=f"{_rfc} §3-§5"),
+            f"aes-{_stem}-{_icv}", f"aes-{_stem}-{_icv * 8}",
+            *_aes_keywords(_stem, (str(_icv), str(_icv * 8))),
+        )
 
 ENCRYPTION.register(
     AEADCipher("ENCR_NULL_AUTH_AES_GMAC", 21, "RFC 4543", {"esp": 23},

@@ -118,36 +118,36 @@ class _CBCContext(CipherContext):
         self._encrypt, self._decrypt = _CBC_ENGINES[alg.primitive](key)
         self._tracer = tracer
 
-    def seal(self, iv: bytes, plaintext: bytes, aad: bytes = b"") -> bytes:
+    def _check(self, iv: bytes, data: bytes, sealing: bool) -> None:
         alg = self._alg
         if len(iv) != alg.iv_size:
             raise iv_error(alg, iv)
-        if len(plaintext) % alg.block_size:
+        if len(data) % alg.block_size == 0:
+            return
+        if sealing:  # the caller forgot the ESP padding
             raise UsageError(
                 f"{alg.name}: plaintext must be padded to a multiple of {alg.block_size} "
-                f"octets (RFC 4303 §2.4), got {len(plaintext)}"
+                f"octets (RFC 4303 §2.4), got {len(data)}"
             )
-        out = self._encrypt(iv, plaintext)
+        raise DecodeError(alg.name, f"ciphertext length {len(data)} is not a multiple of "
+                                    f"the {alg.block_size}-octet block")
+
+    def _crypt(self, iv: bytes, data: bytes, sealing: bool) -> bytes:
+        self._check(iv, data, sealing)
+        out = (self._encrypt if sealing else self._decrypt)(iv, data)
         if self._tracer is not None:
-            emit(self._tracer, alg.name, f"C = {alg.primitive}-CBC-Encrypt(K, IV, P)",
-                 alg.rfc_section, {"IV": iv, "P": plaintext}, out)
+            alg = self._alg
+            formula = (f"C = {alg.primitive}-CBC-Encrypt(K, IV, P)" if sealing
+                       else f"P = {alg.primitive}-CBC-Decrypt(K, IV, C)")
+            emit(self._tracer, alg.name, formula, alg.rfc_section,
+                 {"IV": iv, "P" if sealing else "C": data}, out)
         return out
 
+    def seal(self, iv: bytes, plaintext: bytes, aad: bytes = b"") -> bytes:
+        return self._crypt(iv, plaintext, sealing=True)
+
     def open(self, iv: bytes, data: bytes, aad: bytes = b"") -> bytes:
-        alg = self._alg
-        if len(iv) != alg.iv_size:
-            raise iv_error(alg, iv)
-        if len(data) % alg.block_size:
-            raise DecodeError(
-                alg.name,
-                f"ciphertext length {len(data)} is not a multiple of the "
-                f"{alg.block_size}-octet block",
-            )
-        out = self._decrypt(iv, data)
-        if self._tracer is not None:
-            emit(self._tracer, alg.name, f"P = {alg.primitive}-CBC-Decrypt(K, IV, C)",
-                 alg.rfc_section, {"IV": iv, "C": data}, out)
-        return out
+        return self._crypt(iv, data, sealing=False)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
