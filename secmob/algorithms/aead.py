@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
 
 from secmob.algorithms.base import CipherAlgorithm, CipherContext
-from secmob.algorithms.ciphers import ENCRYPTION, iv_error
+from secmob.algorithms.ciphers import ENCRYPTION, NamedContext, iv_error
 from secmob.errors import IntegrityError
 from secmob.trace import Tracer, emit
 
@@ -79,7 +79,7 @@ def _gmac(key: bytes, icv: int) -> _Pair:
 
     # RFC 4543 §3.3: the GCM plaintext is empty and the AAD is
     # SPI || Sequence Number (|| ESN high half) || IV || payload; ``aad`` is
-    # the first part, the IV is the last 8 octets of the nonce (§3.1).
+    # the first part, the IV is the last 8 octets of the nonce (§3.1, §3.2).
     def seal(nonce: bytes, data: bytes, aad: bytes) -> bytes:
         return data + gcm.encrypt(nonce, b"", aad + nonce[-8:] + data)
 
@@ -123,7 +123,9 @@ def _checked(alg: AEADCipher, salt: bytes, seal_fn: _AEADFunction,
     return seal, open_
 
 
-class _AEADContext(CipherContext):
+class _AEADContext(NamedContext):
+    _alg: AEADCipher
+
     def __init__(self, alg: AEADCipher, key: bytes, salt: bytes, tracer: Tracer | None) -> None:
         self._alg = alg
         self._salt = salt
@@ -212,7 +214,7 @@ for _mode, _stem, _rfc, _salt, _ids in _AES_AEADS:
 ENCRYPTION.register(
     AEADCipher("ENCR_NULL_AUTH_AES_GMAC", 21, "RFC 4543", {"esp": 23},
                key_sizes=_AES_KEYS, salt_size=4, block_size=4, iv_size=8,
-               icv_size=16, mode="AES-GMAC", rfc_section="RFC 4543 §3.1, §3.3"),
+               icv_size=16, mode="AES-GMAC", rfc_section="RFC 4543 §3"),
     "aes-gmac", "null-auth-aes-gmac", *_aes_keywords("gmac", ("",)),
 )
 

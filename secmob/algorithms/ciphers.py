@@ -31,7 +31,7 @@ from secmob.algorithms.registry import Registry
 from secmob.errors import DecodeError, InvalidKeyLength, UsageError
 from secmob.trace import Tracer, emit
 
-__all__ = ["ENCRYPTION", "CBCCipher", "CTRCipher", "NullCipher", "iv_error"]
+__all__ = ["ENCRYPTION", "CBCCipher", "CTRCipher", "NamedContext", "NullCipher", "iv_error"]
 
 #: ESP encryption transforms by IKEv2 id.
 ENCRYPTION: Registry[CipherAlgorithm] = Registry("encryption")
@@ -40,6 +40,16 @@ ENCRYPTION: Registry[CipherAlgorithm] = Registry("encryption")
 def iv_error(alg: CipherAlgorithm, iv: bytes) -> InvalidKeyLength:
     """The error for an IV of the wrong length (names the algorithm and the size)."""
     return InvalidKeyLength(f"{alg.name} IV must be {alg.iv_size} octets, got {len(iv)}")
+
+
+class NamedContext(CipherContext):
+    """Contexts that show their algorithm (never their key) in ``repr``."""
+
+    __slots__ = ()
+    _alg: CipherAlgorithm
+
+    def __repr__(self) -> str:
+        return f"<{self._alg.name} context (key hidden)>"
 
 
 class _NullContext(CipherContext):
@@ -110,8 +120,9 @@ _CBC_ENGINES: dict[str, Callable[[bytes], _CBCFunctions]] = {
 }
 
 
-class _CBCContext(CipherContext):
+class _CBCContext(NamedContext):
     __slots__ = ("_alg", "_decrypt", "_encrypt", "_tracer")
+    _alg: CBCCipher
 
     def __init__(self, alg: CBCCipher, key: bytes, tracer: Tracer | None) -> None:
         self._alg = alg
@@ -154,7 +165,7 @@ class _CBCContext(CipherContext):
 class CBCCipher(CipherAlgorithm):
     """A block cipher in CBC mode with an explicit per-packet IV.
 
-    RFC 2405 §2 (DES), RFC 2451 §2.3 (3DES), RFC 3602 §2 (AES): the IV is
+    RFC 2405 §2-§3 (DES), RFC 2451 §2-§3 (3DES), RFC 3602 §2-§3 (AES): the IV is
     carried at the start of the ESP payload, is ``block_size`` octets, and
     the payload is padded to a multiple of the block size. ``open`` decrypts
     only -- ESP verifies the separate ICV first.
@@ -175,8 +186,9 @@ class CBCCipher(CipherAlgorithm):
 _CTR_FIRST_BLOCK = b"\x00\x00\x00\x01"
 
 
-class _CTRContext(CipherContext):
+class _CTRContext(NamedContext):
     __slots__ = ("_aes", "_alg", "_nonce", "_tracer")
+    _alg: CTRCipher
 
     def __init__(self, alg: CTRCipher, key: bytes, nonce: bytes, tracer: Tracer | None) -> None:
         self._alg = alg
@@ -231,19 +243,19 @@ ENCRYPTION.register(
 ENCRYPTION.register(
     CBCCipher("ENCR_DES", 2, "RFC 2405", {"esp": 2, "oakley_encr": 1}, legacy=True,
               key_sizes=(8,), block_size=8, iv_size=8, primitive="DES",
-              rfc_section="RFC 2405 §2"),
+              rfc_section="RFC 2405 §2-§3"),
     "des", "des-cbc", "esp-des",
 )
 ENCRYPTION.register(
     CBCCipher("ENCR_3DES", 3, "RFC 2451", {"esp": 3, "oakley_encr": 5}, legacy=True,
               key_sizes=(24,), block_size=8, iv_size=8, primitive="3DES",
-              rfc_section="RFC 2451 §2.3"),
+              rfc_section="RFC 2451 §2-§3"),
     "3des", "3des-cbc", "des-ede3-cbc", "esp-3des",
 )
 ENCRYPTION.register(
     CBCCipher("ENCR_AES_CBC", 12, "RFC 3602", {"esp": 12, "oakley_encr": 7},
               key_sizes=(16, 24, 32), block_size=16, iv_size=16, primitive="AES",
-              rfc_section="RFC 3602 §2"),
+              rfc_section="RFC 3602 §2-§3"),
     "aes-cbc", "esp-aes", ("aes", 16), ("aes128", 16), ("aes192", 24), ("aes256", 32),
 )
 ENCRYPTION.register(
