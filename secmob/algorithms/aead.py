@@ -207,7 +207,6 @@ for _mode, _stem, _rfc, _salt, _ids in _AES_AEADS:
             AEADCipher(f"ENCR_AES_{_stem.upper()}_{_icv}", _id, _rfc, {"esp": _id},
                        key_sizes=_AES_KEYS, salt_size=_salt, block_size=4, iv_size=8,
                        icv_size=_icv, mode=_mode, rfc_section=f"{_rfc} §3-§5"),
-            f"aes-{_stem}-{_icv}", f"aes-{_stem}-{_icv * 8}",
             *_aes_keywords(_stem, (str(_icv), str(_icv * 8))),
         )
 
