@@ -80,7 +80,7 @@ def test_any_change_fails_and_leaves_window() -> None:
     # IP header, Next Header, RESERVED, Sequence Number, ICV and everything after AH.
     for i in [*range(0, cut, 7), cut, cut + 2, cut + 3, *range(cut + 8, len(packet))]:
         bad = bytearray(packet)
-        bad[i] ^= 0x01
+        bad[i] ^= 0x02
         with pytest.raises(IntegrityError):
             ah.unprotect(inb, bytes(bad[:cut]), bytes(bad[cut:]), now=0)
     assert inb.replay.top == 0 and inb.auth_failures > 0
