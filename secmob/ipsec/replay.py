@@ -146,8 +146,13 @@ class ReplayWindow:
         number) if the packet is a duplicate or too old. Nothing changes:
         call :meth:`accept` once the packet authenticated.
         """
-        full = self.infer(seq)
-        if self.size:
+        if self.esn:
+            full = self.infer(seq)
+        elif 0 <= seq < _SPACE:
+            full = seq
+        else:
+            raise UsageError(f"a sequence number on the wire has 32 bits, got {seq!r}")
+        if full <= self._top and self.size:  # new highest numbers pass at once
             self._test(full)
         return full
 
@@ -158,27 +163,30 @@ class ReplayWindow:
         duplicate (or too old) since it was checked; the window is then
         unchanged.
         """
-        if not 0 <= full <= _MAX_SEQ:
-            raise UsageError(f"a full sequence number has 64 bits, got {full!r}")
         top = self._top
-        if not self.size:
-            if full > top:
-                self._top = full
-            return
-        self._test(full)
-        blocks, mask = self._blocks, self._mask
         if full > top:
-            # Zero only the words entering the window (RFC 6479 §2).
-            first, last = (top >> 6) + 1, full >> 6
-            for index in range(max(first, last - mask), last + 1):
-                blocks[index & mask] = 0
+            if full > _MAX_SEQ:
+                raise UsageError(f"a full sequence number has 64 bits, got {full!r}")
             self._top = full
-        blocks[(full >> 6) & mask] |= 1 << (full & 63)
+            if not self.size:
+                return
+            blocks, mask = self._blocks, self._mask
+            last = full >> 6
+            # Zero only the words entering the window (RFC 6479 §2); at most all of them.
+            for index in range(max((top >> 6) + 1, last - mask), last + 1):
+                blocks[index & mask] = 0
+        else:
+            if not self.size:
+                return
+            if full < 0:
+                raise UsageError(f"a full sequence number has 64 bits, got {full!r}")
+            self._test(full)
+            blocks, mask, last = self._blocks, self._mask, full >> 6
+        blocks[last & mask] |= 1 << (full & 63)
 
     def _test(self, full: int) -> None:
+        """Raise ReplayError for ``full <= top`` outside the window or already seen."""
         top = self._top
-        if full > top:
-            return
         if full == 0:
             raise ReplayError("sequence number 0 is never sent (the first one is 1)", 0)
         if full + self.size <= top:
