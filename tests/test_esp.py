@@ -313,3 +313,32 @@ def test_padding_helper_alignment() -> None:
     assert esp.padding(NULL, 3) == b"\x01\x02\x03"
     assert esp.padding(AES_CBC, 0) == bytes(range(1, 15))
     assert esp.counter_iv(AES_GCM16) and not esp.counter_iv(AES_CBC)
+
+
+def test_tracer_records_icv_input_and_aad() -> None:
+    from secmob.trace import Recorder
+
+    rec = Recorder()
+    out, _ = null_sha1(esn=True)
+    out.seq_out = 1 << 32
+    pkt = esp.protect(out, 17, b"hi", now=0, tracer=rec)
+    icv_input = rec.find("ESP ICV input").output
+    assert icv_input == pkt[:-12] + b"\x00\x00\x00\x01" and rec.find("ESP packet").output == pkt
+    rec = Recorder()
+    gout, _ = pair(cipher=AES_GCM16, cipher_key=GCM_KEY, esn=True)
+    gout.seq_out = 1 << 32
+    gpkt = esp.protect(gout, 17, b"hi", now=0, tracer=rec)
+    assert rec.find("ESP AAD").output == gpkt[:4] + b"\x00\x00\x00\x01" + gpkt[4:8]
+
+
+def test_explain_topic_runs() -> None:
+    import argparse
+
+    from secmob import explain
+
+    topic = explain.topics()["esp"]
+    parser = argparse.ArgumentParser()
+    topic.configure(parser)
+    rec = topic.run(parser.parse_args(["--esn", "--sequence", str((1 << 32) + 1)]))
+    assert rec.find("ESP inbound").output == bytes.fromhex("68656c6c6f")
+    assert rec.find("HMAC-SHA1-96").inputs["data"].endswith(b"\x00\x00\x00\x01")  # type: ignore[union-attr]

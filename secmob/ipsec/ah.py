@@ -32,7 +32,6 @@ from secmob.errors import (
     IntegrityError,
     ReplayError,
     Truncated,
-    UnknownSPI,
     UsageError,
 )
 from secmob.ipsec.sad import (
@@ -42,6 +41,7 @@ from secmob.ipsec.sad import (
     LifetimeEvent,
     Protocol,
     SecurityAssociation,
+    inbound_sa,
 )
 
 __all__ = ["AHResult", "header_length", "protect", "unprotect"]
@@ -132,15 +132,7 @@ def unprotect(sad_or_sa: SAD | SecurityAssociation, before: bytes, data: bytes, 
     if n < 12:
         raise Truncated("AH", 0, 12, n)
     next_header, plen, _reserved, spi, seql = _FIXED.unpack_from(data)
-    if isinstance(sad_or_sa, SAD):
-        sa = sad_or_sa.lookup(spi, destination, Protocol.AH, source)
-    elif sad_or_sa.spi != spi or sad_or_sa.protocol is not Protocol.AH:
-        raise UnknownSPI(spi, f"packet has AH SPI 0x{spi:08x}; the given SA is "
-                              f"{sad_or_sa.protocol.name} SPI 0x{sad_or_sa.spi:08x}")
-    else:
-        sa = sad_or_sa
-    if sa.direction is not Direction.INBOUND:
-        raise UsageError(f"ah.unprotect() needs an inbound SA, got {sa!r}")
+    sa = inbound_sa(sad_or_sa, spi, Protocol.AH, destination, source)
     ctx = sa.integrity_ctx
     assert ctx is not None
     iv_size, icv_size = _sizes(sa)

@@ -40,7 +40,6 @@ from secmob.errors import (
     PaddingError,
     ReplayError,
     Truncated,
-    UnknownSPI,
     UsageError,
 )
 from secmob.ipsec.sad import (
@@ -50,7 +49,9 @@ from secmob.ipsec.sad import (
     LifetimeEvent,
     Protocol,
     SecurityAssociation,
+    inbound_sa,
 )
+from secmob.trace import Tracer, emit
 
 __all__ = [
     "NO_NEXT_HEADER",
@@ -118,7 +119,8 @@ def _aad(spi_seq: bytes, full: int, esn: bool) -> bytes:
 
 
 def protect(sa: SecurityAssociation, next_header: int, payload: bytes, *,
-            now: float, rng: RNG | None = None, tfc_pad: int = 0) -> bytes:
+            now: float, rng: RNG | None = None, tfc_pad: int = 0,
+            tracer: Tracer | None = None) -> bytes:
     """Build the ESP packet carrying ``payload`` (RFC 4303 §3.3).
 
     ``next_header`` is the IP protocol number of ``payload`` (4 or 41 in
@@ -131,6 +133,7 @@ def protect(sa: SecurityAssociation, next_header: int, payload: bytes, *,
     :class:`~secmob.errors.SequenceOverflow` (counter exhausted) and
     :class:`~secmob.errors.UsageError` (wrong SA or arguments). Soft
     lifetime events are queued on the SA (:meth:`SecurityAssociation.take_events`).
+    A ``tracer`` receives the plaintext, the authenticated data and the packet.
     """
     if sa.protocol is not Protocol.ESP or sa.direction is not Direction.OUTBOUND:
         raise UsageError(f"protect() needs an outbound ESP SA, got {sa!r}")
@@ -154,13 +157,28 @@ def protect(sa: SecurityAssociation, next_header: int, payload: bytes, *,
     body = payload + bytes(tfc_pad)
     pad = padding(cipher, len(body))
     plaintext = body + pad + bytes((len(pad), next_header))
+    if tracer is not None:
+        emit(tracer, "ESP plaintext",
+             "payload | TFC padding | 1, 2, 3, ... | Pad Length | Next Header",
+             "RFC 4303 §2.4", {"payload": payload, "sequence": full, "iv": iv}, plaintext)
     if cipher.aead:
-        return spi_seq + iv + ctx.seal(iv, plaintext, _aad(spi_seq, full, sa.esn))
-    packet = spi_seq + iv + ctx.seal(iv, plaintext)
-    if sa.integrity_ctx is None:
-        return packet
-    covered = packet + (full >> 32).to_bytes(4, "big") if sa.esn else packet
-    return packet + sa.integrity_ctx.compute(covered)
+        aad = _aad(spi_seq, full, sa.esn)
+        packet = spi_seq + iv + ctx.seal(iv, plaintext, aad)
+        if tracer is not None:
+            emit(tracer, "ESP AAD", "SPI | Seq (| ESN high before Seq)",
+                 "RFC 4106 §5, RFC 4309 §5, RFC 7634 §2.1, RFC 4543 §3.3", {}, aad)
+    else:
+        packet = spi_seq + iv + ctx.seal(iv, plaintext)
+        if sa.integrity_ctx is not None:
+            covered = packet + (full >> 32).to_bytes(4, "big") if sa.esn else packet
+            if tracer is not None:
+                emit(tracer, "ESP ICV input", "SPI | Seq | IV | ciphertext (| ESN high)",
+                     "RFC 4303 §3.3.2.1, §2.2.1", {}, covered)
+            packet += sa.integrity_ctx.compute(covered)
+    if tracer is not None:
+        emit(tracer, "ESP packet", "SPI | Seq | IV | ciphertext | ICV", "RFC 4303 §2",
+             {}, packet)
+    return packet
 
 
 def dummy(sa: SecurityAssociation, length: int, *, now: float, rng: RNG) -> bytes:
@@ -171,16 +189,6 @@ def dummy(sa: SecurityAssociation, length: int, *, now: float, rng: RNG) -> byte
     ``dummy=True``.
     """
     return protect(sa, NO_NEXT_HEADER, rng(length), now=now, rng=rng)
-
-
-def _find(sad_or_sa: SAD | SecurityAssociation, spi: int, destination: Address | None,
-          source: Address | None) -> SecurityAssociation:
-    if isinstance(sad_or_sa, SAD):
-        return sad_or_sa.lookup(spi, destination, Protocol.ESP, source)
-    if sad_or_sa.spi != spi or sad_or_sa.protocol is not Protocol.ESP:
-        raise UnknownSPI(spi, f"packet has SPI 0x{spi:08x}; the given SA is "
-                              f"{sad_or_sa.protocol.name} SPI 0x{sad_or_sa.spi:08x}")
-    return sad_or_sa
 
 
 def unprotect(sad_or_sa: SAD | SecurityAssociation, data: bytes, *, now: float,
@@ -207,9 +215,7 @@ def unprotect(sad_or_sa: SAD | SecurityAssociation, data: bytes, *, now: float,
     if n < 8:
         raise Truncated("ESP", 0, 8, n)
     spi, seql = _HEADER.unpack_from(data)
-    sa = _find(sad_or_sa, spi, destination, source)
-    if sa.direction is not Direction.INBOUND:
-        raise UsageError(f"unprotect() needs an inbound SA, got {sa!r}")
+    sa = inbound_sa(sad_or_sa, spi, Protocol.ESP, destination, source)
     cipher, ctx = sa.cipher, sa.cipher_ctx
     assert cipher is not None and ctx is not None
     iv_end = 8 + cipher.iv_size

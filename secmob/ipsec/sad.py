@@ -34,6 +34,7 @@ from secmob.algorithms.base import (
 )
 from secmob.errors import SAExpired, SequenceOverflow, UnknownSPI, UsageError
 from secmob.ipsec.replay import ReplayWindow
+from secmob.trace import Tracer
 
 __all__ = [
     "SAD",
@@ -46,6 +47,7 @@ __all__ = [
     "Protocol",
     "SABundle",
     "SecurityAssociation",
+    "inbound_sa",
     "packed_address",
 ]
 
@@ -145,7 +147,8 @@ class SecurityAssociation:
     selectors) that inbound traffic must match after processing (RFC 4301
     §5.2 step 4); secmob stores it and does not interpret it.
 
-    The keyed contexts are made once here; ``repr`` never shows a key.
+    The keyed contexts are made once here (with ``tracer``, if given, so that
+    their steps are recorded); ``repr`` never shows a key.
     """
 
     __slots__ = (
@@ -198,6 +201,7 @@ class SecurityAssociation:
         now: float = 0.0,
         policy: Hashable = None,
         lookup: Lookup = Lookup.SPI,
+        tracer: Tracer | None = None,
     ) -> None:
         if not 256 <= spi < 1 << 32:
             # RFC 4301 §4.1: SPIs 1-255 are reserved by IANA, 0 is local only.
@@ -229,13 +233,13 @@ class SecurityAssociation:
                 raise UsageError(f"{cipher.name} is a combined mode; give no separate integrity")
             if cipher.ikev2_id == 11 and integrity is None:
                 raise UsageError("ESP with ENCR_NULL needs an integrity algorithm (RFC 4303 §3.2)")
-            self.cipher_ctx = cipher.new(cipher_key)
+            self.cipher_ctx = cipher.new(cipher_key, tracer)
         elif cipher is not None:
             raise UsageError("an AH SA takes no cipher")
         elif integrity is None:
             raise UsageError("an AH SA needs an integrity algorithm")
         if integrity is not None:
-            self.integrity_ctx = integrity.new(integrity_key)
+            self.integrity_ctx = integrity.new(integrity_key, tracer)
         authenticated = integrity is not None or (cipher is not None and cipher.aead)
         if replay_window and not authenticated:
             raise UsageError(
@@ -459,3 +463,25 @@ class SAD:
                     dead.append(sa)
                     del table[key]
         return dead
+
+
+def inbound_sa(sad_or_sa: SAD | SecurityAssociation, spi: int, protocol: Protocol,
+               destination: Address | None = None, source: Address | None = None,
+               ) -> SecurityAssociation:
+    """The inbound SA a packet with ``spi`` belongs to (RFC 4301 §4.1, §5.2 step 3a).
+
+    ``sad_or_sa`` is a :class:`SAD` to search, or one SA the caller already
+    chose, which must then carry this SPI and protocol. Raises
+    :class:`~secmob.errors.UnknownSPI` otherwise, and
+    :class:`~secmob.errors.UsageError` if the SA found is not inbound.
+    """
+    if isinstance(sad_or_sa, SAD):
+        sa = sad_or_sa.lookup(spi, destination, protocol, source)
+    elif sad_or_sa.spi != spi or sad_or_sa.protocol is not protocol:
+        raise UnknownSPI(spi, f"packet has {protocol.name} SPI 0x{spi:08x}; the given SA is "
+                              f"{sad_or_sa.protocol.name} SPI 0x{sad_or_sa.spi:08x}")
+    else:
+        sa = sad_or_sa
+    if sa.direction is not Direction.INBOUND:
+        raise UsageError(f"inbound processing needs an inbound SA, got {sa!r}")
+    return sa
