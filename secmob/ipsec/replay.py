@@ -31,6 +31,10 @@ the receiver still has to infer the high-order 32 bits for the ICV; a
 disabled window does so as if the window were 2^31 packets wide (the
 widest span that keeps the inference unambiguous).
 
+The split follows the pseudo-code of RFC 4303 Appendix A2.3, where every
+branch checks the window, then the ICV, and only then sets the bit and
+advances ``Tl``/``Th``.
+
 Not implemented: the resynchronisation of RFC 4303 Appendix A3 (after more
 than 2^32 consecutive packets were lost, a receiver may try higher values of
 Seqh when many consecutive packets fail the ICV check). A packet whose
