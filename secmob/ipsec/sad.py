@@ -124,6 +124,7 @@ class Lifetime:
 
 
 _NO_LIMITS = Lifetime()
+_ENCR_NULL = 11  # IKEv2 transform type 1 id of ENCR_NULL (RFC 2410)
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +232,7 @@ class SecurityAssociation:
                 raise UsageError("an ESP SA needs a cipher (ENCR_NULL for integrity only)")
             if cipher.aead and integrity is not None:
                 raise UsageError(f"{cipher.name} is a combined mode; give no separate integrity")
-            if cipher.ikev2_id == 11 and integrity is None:
+            if cipher.ikev2_id == _ENCR_NULL and integrity is None:
                 raise UsageError("ESP with ENCR_NULL needs an integrity algorithm (RFC 4303 §3.2)")
             self.cipher_ctx = cipher.new(cipher_key, tracer)
         elif cipher is not None:
