@@ -83,7 +83,7 @@ def ah_hmac(spi: int, seq: int, esn: bool, next_header: int, before: bytes, afte
 
 def ah_gmac(spi: int, seq: int, next_header: int, before: bytes, after: bytes,
             keymat: bytes) -> bytes:
-    """RFC 4543 §5: IV (the sequence number) after the sequence number, GMAC over the packet."""
+    """RFC 4543 §4: IV (the sequence number) after the sequence number, GMAC over the packet."""
     iv = seq.to_bytes(8, "big")
     zero = ah_header(spi, seq, next_header, iv, bytes(16), 16, 8)
     icv = AESGCM(keymat[:-4]).encrypt(keymat[-4:] + iv, b"", before + zero + after)

@@ -2,7 +2,7 @@
 
 They let the ESP and AH paths run with AES-CBC (RFC 3602), AES-GCM
 (RFC 4106), ENCR_NULL_AUTH_AES_GMAC (RFC 4543 §3) and AES-GMAC integrity for
-AH (RFC 4543 §5) independently of secmob's own cipher modules. The IKEv2 ids
+AH (RFC 4543 §4) independently of secmob's own cipher modules. The IKEv2 ids
 are the IANA ones; the instances are not registered anywhere.
 """
 

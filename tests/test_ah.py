@@ -1,4 +1,4 @@
-"""AH header and ICV (RFC 4302, RFC 4543 §5) against independent computations."""
+"""AH header and ICV (RFC 4302, RFC 4543 §4) against independent computations."""
 
 from __future__ import annotations
 

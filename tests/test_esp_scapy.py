@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from ipsec_algs import AES_CBC, AES_GCM16
+from ipsec_algs import AES_CBC, AES_GCM16, NULL_AUTH_AES_GMAC
 
 from secmob.algorithms import ENCRYPTION, INTEGRITY, CipherAlgorithm, IntegrityAlgorithm
 from secmob.ipsec import esp
@@ -28,6 +28,7 @@ SUITES: list[tuple[str, bytes | None, CipherAlgorithm, str | None,
     ("NULL", None, ENCRYPTION.get("null"), "HMAC-SHA1-96", INTEGRITY.get("sha1"), HMAC_KEY),
     ("AES-CBC", CBC_KEY, AES_CBC, "SHA2-256-128", INTEGRITY.get("sha256"), SHA256_KEY),
     ("AES-GCM", GCM_KEY, AES_GCM16, None, None, b""),
+    ("AES-NULL-GMAC", GCM_KEY, NULL_AUTH_AES_GMAC, None, None, b""),
 ]
 
 
@@ -55,7 +56,7 @@ def secmob_sa(suite: tuple[object, ...], esn: bool, direction: Direction) -> Sec
 def test_scapy_to_secmob(suite: tuple[object, ...], esn: bool) -> None:
     seq = (2 << 32) + 7 if esn else 7
     pkt = inner()
-    iv = seq.to_bytes(8, "big") if suite[0] == "AES-GCM" else os.urandom(16)
+    iv = seq.to_bytes(8, "big") if suite[2].aead else os.urandom(16)  # type: ignore[attr-defined]
     enc = scapy_sa(suite, esn, seq).encrypt(pkt, seq_num=seq & 0xFFFFFFFF,
                                            iv=None if suite[0] == "NULL" else iv)
     wire = raw(enc[scapy_ipsec.ESP])

@@ -3,7 +3,7 @@
 Layout (§2)::
 
     Next Header (1) | Payload Len (1) | RESERVED (2) | SPI (4) | Sequence Number (4)
-    [IV (8), AES-GMAC only, RFC 4543 §5] | ICV | padding
+    [IV (8), AES-GMAC only, RFC 4543 §4] | ICV | padding
 
 Payload Len is the AH length in 4-octet units minus 2 (§2.2). The ICV field
 is padded so that the header is a multiple of 8 octets over IPv6 and of 4
@@ -18,8 +18,10 @@ bits of the sequence number appended after the packet (§3.3.3.2.1, the
 "implicit" ESN). Padding octets (zero when sent) are covered as received.
 
 AES-GMAC as an AH integrity transform (``iv_size`` 8) carries its IV after
-the sequence number (RFC 4543 §5); it is the 64-bit sequence number, unique
-per SA, and is handed to ``IntegrityContext.compute(data, iv)``.
+the sequence number (RFC 4543 §4); it is the 64-bit sequence number, unique
+per SA, and is handed to ``IntegrityContext.compute(data, iv)`` (the GMAC
+nonce is ``salt || IV``). The IV stays in the authenticated octets as sent;
+only the ICV itself is zeroed for the computation.
 """
 
 from __future__ import annotations

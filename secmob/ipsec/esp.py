@@ -14,7 +14,7 @@ Integrity (§3.3.2.1, §2.2.1): with a separate integrity transform the ICV
 covers ``SPI | Sequence Number | IV | ciphertext`` and, with ESN, the
 high-order 32 bits of the sequence number appended for the computation only.
 Combined modes (AES-GCM RFC 4106 §5, AES-CCM RFC 4309 §5,
-ChaCha20-Poly1305 RFC 7634 §2.1, AES-GMAC RFC 4543 §3.2) authenticate the
+ChaCha20-Poly1305 RFC 7634 §2.1, AES-GMAC RFC 4543 §3.3) authenticate the
 AAD ``SPI | Sequence Number`` (8 octets), or ``SPI | ESN high | ESN low``
 (12 octets) with ESN; the transform's own ``seal``/``open`` add the rest
 (GMAC appends the IV and the payload to it).
@@ -94,7 +94,7 @@ class ESPResult:
 def counter_iv(cipher: CipherAlgorithm) -> bool:
     """True if ``cipher`` needs a never-repeating IV rather than a random one.
 
-    CBC transforms carry an IV of exactly one cipher block (RFC 3602 §2.1,
+    CBC transforms carry an IV of exactly one cipher block (RFC 3602 §3,
     RFC 2451); the counter-based transforms carry 8 octets whatever their
     block (RFC 3686 §3.1, RFC 4106 §3.1, RFC 4309 §3.1, RFC 7634 §2,
     RFC 4543 §3.1).
