@@ -1,0 +1,275 @@
+"""ESP payload processing (RFC 4303 §2 and §3), bytes in, bytes out.
+
+Layout of an ESP packet (§2)::
+
+    SPI (4) | Sequence Number (4) | IV | ciphertext | ICV
+    ciphertext = E(payload | TFC padding | Padding | Pad Length | Next Header)
+
+:func:`protect` builds it for an outbound SA; :func:`unprotect` checks and
+opens it for an inbound SA in the order of §3.4: SA lookup, replay
+pre-check, ICV verification (constant time, before any decryption), window
+update, decryption, padding check, lifetime accounting.
+
+Integrity (§3.3.2.1, §2.2.1): with a separate integrity transform the ICV
+covers ``SPI | Sequence Number | IV | ciphertext`` and, with ESN, the
+high-order 32 bits of the sequence number appended for the computation only.
+Combined modes (AES-GCM RFC 4106 §5, AES-CCM RFC 4309 §5,
+ChaCha20-Poly1305 RFC 7634 §2.1, AES-GMAC RFC 4543 §3.3) authenticate the
+AAD ``SPI | Sequence Number`` (8 octets), or ``SPI | ESN high | ESN low``
+(12 octets) with ESN; the transform's own ``seal``/``open`` add the rest
+(GMAC appends the IV and the payload to it).
+
+IVs (§3.3.2, RFC 3602 §3, RFC 4106 §3.1): a CBC transform (its IV is one
+cipher block) takes a fresh unpredictable IV from the ``rng`` the caller
+passes; every other transform (CTR, GCM, CCM, ChaCha20-Poly1305, GMAC)
+needs an IV that never repeats under one key, and gets the 64-bit sequence
+number, which never repeats on an SA.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from math import lcm
+
+from secmob.algorithms.base import CipherAlgorithm
+from secmob.errors import (
+    DecodeError,
+    IntegrityError,
+    PaddingError,
+    ReplayError,
+    Truncated,
+    UsageError,
+)
+from secmob.ipsec.sad import (
+    SAD,
+    Address,
+    Direction,
+    LifetimeEvent,
+    Protocol,
+    SecurityAssociation,
+    inbound_sa,
+)
+from secmob.trace import Tracer, emit
+
+__all__ = [
+    "NO_NEXT_HEADER",
+    "ESPResult",
+    "counter_iv",
+    "dummy",
+    "padding",
+    "protect",
+    "unprotect",
+]
+
+#: Next Header value of a dummy packet (RFC 4303 §2.6, IPv6 "No Next Header").
+NO_NEXT_HEADER = 59
+
+RNG = Callable[[int], bytes]
+
+_HEADER = struct.Struct("!II")
+_PADS = bytes(range(1, 256))
+
+
+@dataclass(frozen=True, slots=True)
+class ESPResult:
+    """What :func:`unprotect` releases.
+
+    ``dummy`` is true for a dummy packet (Next Header 59, RFC 4303 §2.6):
+    it authenticated and counted, but carries nothing to deliver
+    (``payload`` is empty). ``sequence`` is the full (ESN) sequence number.
+    ``payload`` still contains any TFC padding (§2.7); the inner header's
+    length field tells where the real data ends.
+    """
+
+    next_header: int
+    payload: bytes
+    sa: SecurityAssociation
+    sequence: int
+    events: tuple[LifetimeEvent, ...] = ()
+    dummy: bool = False
+
+
+def counter_iv(cipher: CipherAlgorithm) -> bool:
+    """True if ``cipher`` needs a never-repeating IV rather than a random one.
+
+    CBC transforms carry an IV of exactly one cipher block (RFC 3602 §3,
+    RFC 2451); the counter-based transforms carry 8 octets whatever their
+    block (RFC 3686 §3.1, RFC 4106 §3.1, RFC 4309 §3.1, RFC 7634 §2,
+    RFC 4543 §3.1).
+    """
+    return cipher.aead or cipher.iv_size != cipher.block_size
+
+
+def padding(cipher: CipherAlgorithm, length: int) -> bytes:
+    """Padding for ``length`` octets of payload (RFC 4303 §2.4): 1, 2, 3, ...
+
+    ``length + len(padding) + 2`` becomes a multiple of both the cipher's
+    block size and 4 (so the ICV is 4-octet aligned).
+    """
+    align = lcm(cipher.block_size or 1, 4)
+    return _PADS[: -(length + 2) % align]
+
+
+def _aad(spi_seq: bytes, full: int, esn: bool) -> bytes:
+    if esn:  # SPI | ESN high | ESN low
+        return spi_seq[:4] + (full >> 32).to_bytes(4, "big") + spi_seq[4:]
+    return spi_seq
+
+
+def protect(sa: SecurityAssociation, next_header: int, payload: bytes, *,
+            now: float, rng: RNG | None = None, tfc_pad: int = 0,
+            tracer: Tracer | None = None) -> bytes:
+    """Build the ESP packet carrying ``payload`` (RFC 4303 §3.3).
+
+    ``next_header`` is the IP protocol number of ``payload`` (4 or 41 in
+    tunnel mode, 6, 17, ... in transport mode). ``rng(n)`` supplies ``n``
+    random octets for CBC IVs; it is required for CBC transforms and unused
+    otherwise. ``tfc_pad`` zero octets of Traffic Flow Confidentiality
+    padding (§2.7) are inserted after the payload.
+
+    Raises :class:`~secmob.errors.SAExpired` (hard lifetime reached),
+    :class:`~secmob.errors.SequenceOverflow` (counter exhausted) and
+    :class:`~secmob.errors.UsageError` (wrong SA or arguments). Soft
+    lifetime events are queued on the SA (:meth:`SecurityAssociation.take_events`).
+    A ``tracer`` receives the plaintext, the authenticated data and the packet.
+    """
+    if sa.protocol is not Protocol.ESP or sa.direction is not Direction.OUTBOUND:
+        raise UsageError(f"protect() needs an outbound ESP SA, got {sa!r}")
+    if not 0 <= next_header <= 255 or tfc_pad < 0:
+        raise UsageError("next_header must be 0-255 and tfc_pad non-negative")
+    cipher, ctx = sa.cipher, sa.cipher_ctx
+    assert cipher is not None and ctx is not None  # guaranteed for ESP SAs
+    full = sa.next_sequence()
+    sa.account(len(payload), now)
+    spi_seq = _HEADER.pack(sa.spi, full & 0xFFFFFFFF)
+    if not cipher.iv_size:
+        iv = b""
+    elif counter_iv(cipher):
+        iv = (full & ((1 << 8 * cipher.iv_size) - 1)).to_bytes(cipher.iv_size, "big")
+    else:
+        if rng is None:
+            raise UsageError(f"{cipher.name} needs random IVs: pass rng=os.urandom (or similar)")
+        iv = rng(cipher.iv_size)
+        if len(iv) != cipher.iv_size:
+            raise UsageError(f"rng returned {len(iv)} octets, {cipher.iv_size} were asked for")
+    body = payload + bytes(tfc_pad)
+    pad = padding(cipher, len(body))
+    plaintext = body + pad + bytes((len(pad), next_header))
+    if tracer is not None:
+        emit(tracer, "ESP plaintext",
+             "payload | TFC padding | 1, 2, 3, ... | Pad Length | Next Header",
+             "RFC 4303 §2.4", {"payload": payload, "sequence": full, "iv": iv}, plaintext)
+    if cipher.aead:
+        aad = _aad(spi_seq, full, sa.esn)
+        packet = spi_seq + iv + ctx.seal(iv, plaintext, aad)
+        if tracer is not None:
+            emit(tracer, "ESP AAD", "SPI | Seq (| ESN high before Seq)",
+                 "RFC 4106 §5, RFC 4309 §5, RFC 7634 §2.1, RFC 4543 §3.3", {}, aad)
+    else:
+        packet = spi_seq + iv + ctx.seal(iv, plaintext)
+        if sa.integrity_ctx is not None:
+            covered = packet + (full >> 32).to_bytes(4, "big") if sa.esn else packet
+            if tracer is not None:
+                emit(tracer, "ESP ICV input", "SPI | Seq | IV | ciphertext (| ESN high)",
+                     "RFC 4303 §3.3.2.1, §2.2.1", {}, covered)
+            packet += sa.integrity_ctx.compute(covered)
+    if tracer is not None:
+        emit(tracer, "ESP packet", "SPI | Seq | IV | ciphertext | ICV", "RFC 4303 §2",
+             {}, packet)
+    return packet
+
+
+def dummy(sa: SecurityAssociation, length: int, *, now: float, rng: RNG) -> bytes:
+    """A dummy packet of ``length`` random octets (RFC 4303 §2.6, Next Header 59).
+
+    It is a regular ESP packet (sequence number, ICV) that the receiver
+    authenticates and then discards; :func:`unprotect` reports it with
+    ``dummy=True``.
+    """
+    return protect(sa, NO_NEXT_HEADER, rng(length), now=now, rng=rng)
+
+
+def unprotect(sad_or_sa: SAD | SecurityAssociation, data: bytes, *, now: float,
+              destination: Address | None = None, source: Address | None = None,
+              ) -> ESPResult:
+    """Authenticate and decrypt the ESP packet ``data`` (RFC 4303 §3.4).
+
+    ``sad_or_sa`` is the SAD (the SA is looked up by SPI, ``destination``
+    and ``source``, RFC 4301 §4.1) or the inbound SA itself. Raises, in the
+    order of the checks:
+
+    * :class:`~secmob.errors.Truncated` / :class:`~secmob.errors.DecodeError`
+      (naming "ESP" and the offset) for a packet too short or misaligned,
+    * :class:`~secmob.errors.UnknownSPI` when no SA matches,
+    * :class:`~secmob.errors.SAExpired` when the SA is past its hard lifetime,
+    * :class:`~secmob.errors.ReplayError` for a duplicate or too old number,
+    * :class:`~secmob.errors.IntegrityError` when the ICV does not verify
+      (nothing was decrypted and the window did not move),
+    * :class:`~secmob.errors.PaddingError` for an invalid trailer,
+    * :class:`~secmob.errors.SAExpired` when this packet passes a hard
+      byte or packet limit.
+    """
+    n = len(data)
+    if n < 8:
+        raise Truncated("ESP", 0, 8, n)
+    spi, seql = _HEADER.unpack_from(data)
+    sa = inbound_sa(sad_or_sa, spi, Protocol.ESP, destination, source)
+    cipher, ctx = sa.cipher, sa.cipher_ctx
+    assert cipher is not None and ctx is not None
+    iv_end = 8 + cipher.iv_size
+    icv_size = sa.icv_size
+    align = lcm(cipher.block_size or 1, 4)
+    smallest = iv_end + align + icv_size  # the trailer fills at least one aligned unit
+    if n < smallest:
+        raise Truncated("ESP", 0, smallest, n)
+    ct_end = n - icv_size
+    if (ct_end - iv_end) % align:
+        raise DecodeError(
+            "ESP", f"ciphertext of {ct_end - iv_end} octets is not a multiple of {align}",
+            iv_end)
+    sa.check_alive(now)
+    try:
+        full = sa.replay.check(seql)
+    except ReplayError:
+        sa.replay_drops += 1
+        raise
+    iv = data[8:iv_end]
+    plaintext: bytes | None = None
+    try:
+        if cipher.aead:
+            # The combined mode verifies its tag before it releases anything.
+            plaintext = ctx.open(iv, data[iv_end:], _aad(data[:8], full, sa.esn))
+        elif sa.integrity_ctx is not None:
+            covered = data[:ct_end]
+            if sa.esn:  # §3.3.2.1: ESN high-order bits, for the ICV only
+                covered += (full >> 32).to_bytes(4, "big")
+            sa.integrity_ctx.verify(covered, data[ct_end:])
+    except IntegrityError:
+        sa.auth_failures += 1
+        raise
+    sa.replay.accept(full)  # only now, after authentication (§3.4.3)
+    if plaintext is None:
+        plaintext = ctx.open(iv, data[iv_end:ct_end])
+    return _trailer(sa, plaintext, full, now, iv_end)
+
+
+def _trailer(sa: SecurityAssociation, plaintext: bytes, full: int, now: float,
+             offset: int) -> ESPResult:
+    """Check the padding (RFC 4303 §2.4, §3.4.4.1) and count the packet."""
+    if len(plaintext) < 2:
+        raise PaddingError(f"ESP: decrypted payload of {len(plaintext)} octets has no trailer")
+    pad_length, next_header = plaintext[-2], plaintext[-1]
+    end = len(plaintext) - 2 - pad_length
+    if end < 0:
+        raise PaddingError(
+            f"ESP: Pad Length {pad_length} exceeds the {len(plaintext) - 2} octets "
+            f"before the trailer (packet offset {offset})")
+    if plaintext[end:-2] != _PADS[:pad_length]:
+        raise PaddingError("ESP: padding octets are not 1, 2, 3, ... (RFC 4303 §2.4)")
+    payload = plaintext[:end]
+    sa.account(len(payload), now)
+    if next_header == NO_NEXT_HEADER:
+        return ESPResult(next_header, b"", sa, full, sa.take_events(), dummy=True)
+    return ESPResult(next_header, payload, sa, full, sa.take_events())
