@@ -30,7 +30,7 @@ from enum import IntEnum
 from typing import Any, ClassVar, TypeVar
 
 from secmob._buffer import Reader, Writer
-from secmob.errors import DecodeError, UsageError
+from secmob.errors import DecodeError, Truncated, UsageError
 from secmob.wire.checksum import transport_checksum
 from secmob.wire.mobility_options import (
     BindingAuthorizationData,
@@ -479,10 +479,8 @@ def decode_prefix(data: bytes) -> tuple[MobilityMessage, int]:
     total = (header_len + 1) * 8
     cls = _MESSAGES.get(mh_type)
     name = cls.NAME if cls is not None else f"Mobility Header (MH Type {mh_type})"
-    if len(data) < total:
-        raise DecodeError(
-            name, f"truncated: Header Len {header_len} announces {total} octets, "
-            f"only {len(data)} available", 1)
+    if len(data) < total:  # Header Len announces ``total`` octets
+        raise Truncated(name, 0, total, len(data))
     common: dict[str, Any] = {"payload_proto": payload_proto, "reserved": reserved,
                               "checksum": checksum}
     r = Reader(data, name, 6, total)
