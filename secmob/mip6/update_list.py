@@ -138,10 +138,12 @@ class BindingUpdateList:
         return now if len(times) < self.max_rate else times[0] + 1.0
 
     def poll(self, now: float) -> list[Transmission]:
-        """The Binding Updates due at ``now`` (§11.8)."""
+        """The Binding Updates due at ``now`` (§11.8), oldest deadline first."""
         out: list[Transmission] = []
-        for e in self._entries.values():
-            if e.due is None or e.due > now or self._rate_free_at(e.peer, now) > now:
+        due = sorted((e for e in self._entries.values() if e.due is not None and e.due <= now),
+                     key=lambda e: e.due or 0.0)  # the longest waiting go first
+        for e in due:
+            if self._rate_free_at(e.peer, now) > now:
                 continue
             e.sequence = (e.sequence + 1) & 0xFFFF
             retrans = e.outstanding
