@@ -92,28 +92,30 @@ def _need(name: str, value: bytes, n: int) -> None:
         raise UsageError(f"{name} must be {n} octets, got {len(value)}")
 
 
+def _keygen_token(kcn: bytes, address: bytes, nonce: bytes, which: str, octet: int,
+                  tracer: Tracer | None) -> bytes:
+    """First(64, HMAC_SHA1(Kcn, address | nonce | octet)) (§5.2.5)."""
+    _need(f"{which} address", address, 16)
+    token = hmac.digest(kcn, address + nonce + bytes((octet,)), "sha1")[:TOKEN_LENGTH]
+    if tracer is not None:
+        emit(tracer, f"{which} keygen token",
+             f"First(64, HMAC_SHA1(Kcn, {which} address | nonce | {octet}))", _RFC_TOKEN,
+             {"Kcn": kcn, f"{which} address": address, "nonce": nonce}, token)
+    return token
+
+
 def home_keygen_token(kcn: bytes, home_address: bytes, nonce: bytes,
                       tracer: Tracer | None = None) -> bytes:
-    """First(64, HMAC_SHA1(Kcn, home address | nonce | 0)) (§5.2.5)."""
-    _need("home address", home_address, 16)
-    token = hmac.digest(kcn, home_address + nonce + b"\x00", "sha1")[:TOKEN_LENGTH]
-    if tracer is not None:
-        emit(tracer, "home keygen token",
-             "First(64, HMAC_SHA1(Kcn, home address | nonce | 0))", _RFC_TOKEN,
-             {"Kcn": kcn, "home address": home_address, "nonce": nonce}, token)
-    return token
+    """First(64, HMAC_SHA1(Kcn, home address | nonce | 0)) (§5.2.5); the final
+    0 is one zero octet."""
+    return _keygen_token(kcn, home_address, nonce, "home", 0, tracer)
 
 
 def care_of_keygen_token(kcn: bytes, care_of_address: bytes, nonce: bytes,
                          tracer: Tracer | None = None) -> bytes:
-    """First(64, HMAC_SHA1(Kcn, care-of address | nonce | 1)) (§5.2.5)."""
-    _need("care-of address", care_of_address, 16)
-    token = hmac.digest(kcn, care_of_address + nonce + b"\x01", "sha1")[:TOKEN_LENGTH]
-    if tracer is not None:
-        emit(tracer, "care-of keygen token",
-             "First(64, HMAC_SHA1(Kcn, care-of address | nonce | 1))", _RFC_TOKEN,
-             {"Kcn": kcn, "care-of address": care_of_address, "nonce": nonce}, token)
-    return token
+    """First(64, HMAC_SHA1(Kcn, care-of address | nonce | 1)) (§5.2.5); the
+    final 1 is one octet of value 1."""
+    return _keygen_token(kcn, care_of_address, nonce, "care-of", 1, tracer)
 
 
 def binding_management_key(home_token: bytes, care_of_token: bytes | None = None,
