@@ -137,7 +137,7 @@ class Accepted:
     entry: BindingEntry | None
 
     def acknowledgement(self, *, mobile_router: bool = False) -> mh.BindingAcknowledgement:
-        """The Binding Acknowledgement (status 0) to send, unpadded options."""
+        """The Binding Acknowledgement (status 0) to send, padded."""
         return mh.BindingAcknowledgement(status=0, sequence=self.sequence,
                                          lifetime=self.lifetime,
                                          mobile_router=mobile_router).padded()

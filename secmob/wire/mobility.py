@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field, replace
-from enum import IntEnum
 from typing import Any, ClassVar, TypeVar
 
 from secmob._buffer import Reader, Writer
 from secmob.errors import DecodeError, Truncated, UsageError
 from secmob.wire.checksum import transport_checksum
+from secmob.wire.mobility_codes import BAStatus, BEStatus, MHType
 from secmob.wire.mobility_options import (
     BindingAuthorizationData,
     MobilityOption,
@@ -70,50 +70,7 @@ IPPROTO_NONE = 59
 
 _HEADER = "Mobility Header"
 _M = TypeVar("_M", bound="MobilityMessage")
-
-
-class MHType(IntEnum):
-    """MH Type values (§6.1.2-§6.1.9)."""
-
-    BINDING_REFRESH_REQUEST = 0
-    HOME_TEST_INIT = 1
-    CARE_OF_TEST_INIT = 2
-    HOME_TEST = 3
-    CARE_OF_TEST = 4
-    BINDING_UPDATE = 5
-    BINDING_ACKNOWLEDGEMENT = 6
-    BINDING_ERROR = 7
-
-
-class BAStatus(IntEnum):
-    """Binding Acknowledgement Status values (§6.1.8, RFC 3963 §4.2).
-    Values below 128 accept the Binding Update."""
-
-    ACCEPTED = 0
-    ACCEPTED_PREFIX_DISCOVERY_NECESSARY = 1
-    REASON_UNSPECIFIED = 128
-    ADMINISTRATIVELY_PROHIBITED = 129
-    INSUFFICIENT_RESOURCES = 130
-    HOME_REGISTRATION_NOT_SUPPORTED = 131
-    NOT_HOME_SUBNET = 132
-    NOT_HOME_AGENT_FOR_THIS_MOBILE_NODE = 133
-    DUPLICATE_ADDRESS_DETECTION_FAILED = 134
-    SEQUENCE_NUMBER_OUT_OF_WINDOW = 135
-    EXPIRED_HOME_NONCE_INDEX = 136
-    EXPIRED_CARE_OF_NONCE_INDEX = 137
-    EXPIRED_NONCES = 138
-    REGISTRATION_TYPE_CHANGE_DISALLOWED = 139
-    MOBILE_ROUTER_OPERATION_NOT_PERMITTED = 140
-    INVALID_PREFIX = 141
-    NOT_AUTHORIZED_FOR_PREFIX = 142
-    FORWARDING_SETUP_FAILED = 143
-
-
-class BEStatus(IntEnum):
-    """Binding Error Status values (§6.1.9)."""
-
-    UNKNOWN_BINDING_FOR_HOME_ADDRESS_OPTION = 1
-    UNRECOGNIZED_MH_TYPE = 2
+_O = TypeVar("_O")
 
 
 def _u(name: str, value: int, bits: int) -> None:
@@ -167,7 +124,7 @@ class MobilityMessage:
         """A copy whose options are aligned and padded as §6.2.1 requires."""
         return replace(self, options=align_options(self.options, 6 + self.FIXED))
 
-    def option(self, kind: type[Any]) -> Any:
+    def option(self, kind: type[_O]) -> _O | None:
         """The first option of class ``kind``, or ``None``."""
         for o in self.options:
             if isinstance(o, kind):
@@ -450,8 +407,10 @@ class UnknownMessage(MobilityMessage):
             raise UsageError(f"MH Type {self.type} message is {n} octets; need a multiple of 8")
         out = bytearray((self.payload_proto, n // 8 - 1, self.type, self.reserved, 0, 0))
         out += self.data
-        ck = mh_checksum(source, destination, bytes(out)) if source and destination \
-            else self.checksum
+        if source is not None and destination is not None:
+            ck = mh_checksum(source, destination, bytes(out))
+        else:
+            ck = self.checksum
         out[4:6] = ck.to_bytes(2, "big")
         return bytes(out)
 
