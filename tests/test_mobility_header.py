@@ -342,13 +342,16 @@ def test_tshark_dissects_every_message(tmp_path: Path) -> None:
         [TSHARK, "-r", str(path), "-T", "fields", "-E", "separator=|",
          "-e", "mip6.mhtype", "-e", "_ws.malformed", "-e", "_ws.expert.severity",
          "-e", "mip6.bu.seqnr", "-e", "mip6.ni.hni", "-e", "mip6.nemo.mnp.pfl",
-         "-e", "mip6.bad.auth", "-e", "mip6.nemo.bu.r_flag"],
+         "-e", "mip6.bad.auth", "-e", "mip6.nemo.bu.r_flag",
+         "-e", "mip6.ba.k_flag", "-e", "mip6.nemo.ba.r_flag", "-e", "mip6.ba.seqnr"],
         capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()
     assert len(out) == len(CASES)
     for line, msg in zip(out, CASES, strict=True):
-        mtype, malformed, severity, seq, hni, pfl, bad, rflag = line.split("|")
+        mtype, malformed, severity, seq, hni, pfl, bad, rflag, bak, bar, baseq = line.split("|")
         assert mtype == str(msg.mh_type) and not malformed and not severity, line
         if msg is CASES[5]:
             assert seq == "42" and hni == "3" and bad.replace(":", "") == AUTH.hex()
         if msg is CASES[6]:
             assert pfl == "48" and rflag in ("1", "True")
+        if msg is CASES[8]:
+            assert bak in ("1", "True") and bar in ("1", "True") and baseq == "10000"

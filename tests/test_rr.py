@@ -8,6 +8,8 @@ import ipaddress
 import random
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from secmob.errors import DecodeError, IntegrityError, NonceExpired, UsageError
 from secmob.mip6 import rr
@@ -76,6 +78,7 @@ def test_every_step_reports_formula_rfc_and_values() -> None:
     auth = rec.find("authenticator")
     assert auth.rfc == "RFC 6275 §6.2.7" and auth.output == bu[-12:]
     assert rec.steps[-1].output == "valid"
+    assert rec.find("nonce indices").output == "valid"
 
 
 def test_tampered_binding_update_is_refused() -> None:
@@ -223,3 +226,26 @@ def test_bad_inputs() -> None:
         rr.binding_management_key(bytes(7))
     with pytest.raises(UsageError):
         rr.authenticator(bytes(20), COA, b"short", b"")
+
+
+@given(st.binary(min_size=16, max_size=16), st.binary(min_size=16, max_size=16),
+       st.integers(0, 0xFFFF), st.integers(0, 0xFFFF), st.integers(0, 10_000),
+       st.integers(0, 200))
+def test_hypothesis_sign_and_verify(hoa: bytes, coa: bytes, seq: int, lifetime: int,
+                                    flip: int, now: int) -> None:
+    cn = rr.Correspondent(CN, seeded(seq))
+    mn = rr.MobileNode(hoa, coa, CN, seeded(lifetime))
+    hoti, coti = mn.start()
+    mn.receive(cn.home_test(hoti, hoa, 0), 0)
+    mn.receive(cn.care_of_test(coti, coa, 0), 0)
+    bu = mn.binding_update(seq, lifetime, now)
+    ok = cn.verify_binding_update(bu, home_address=hoa, source_address=coa, now=now)
+    assert ok.deregistration == (lifetime == 0 or hoa == coa)
+    mn.verify_acknowledgement(cn.acknowledge(ok, 0, min(lifetime, 105)), now)
+    bad = bytearray(bu)
+    i = flip % len(bad)
+    if i in (4, 5):  # the checksum is outside the Authenticator
+        return
+    bad[i] ^= 1 << (flip % 8)
+    with pytest.raises((IntegrityError, DecodeError, NonceExpired)):
+        cn.verify_binding_update(bytes(bad), home_address=hoa, source_address=coa, now=now)

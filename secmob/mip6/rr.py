@@ -333,6 +333,15 @@ class Correspondent:
         """
         home = self.nonces.lookup(home_index, now)
         care = None if care_of_index is None else self.nonces.lookup(care_of_index, now)
+        if tracer is not None:
+            verdict = ("valid" if home is not None and (care_of_index is None or care is not None)
+                       else "expired")
+            emit(tracer, "nonce indices", "now - created(index) <= MAX_NONCE_LIFETIME",
+                 "RFC 6275 §5.2.7, §9.5.1",
+                 {"home nonce index": home_index,
+                  "care-of nonce index": "ignored (deregistration)" if care_of_index is None
+                  else care_of_index, "now": str(now),
+                  "MAX_NONCE_LIFETIME": MAX_NONCE_LIFETIME}, verdict)
         if home is None and care_of_index is not None and care is None:
             raise NonceExpired(f"home nonce index {home_index} and care-of nonce index "
                                f"{care_of_index} have expired", 138)
