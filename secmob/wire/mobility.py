@@ -170,6 +170,10 @@ class BindingRefreshRequest(MobilityMessage):
     FIXED: ClassVar[int] = 2
     message_reserved: int = 0
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _u("Reserved", self.message_reserved, 16)
+
     def _fixed(self, w: Writer) -> None:
         w.u16(self.message_reserved)
 
