@@ -1,0 +1,507 @@
+"""Return Routability: keygen tokens, Kbm and the binding authenticator
+(RFC 6275 §5.2, §6.2.7, §9.4, §9.5.1; constants of §12).
+
+The formulas (``|`` is concatenation, ``First(n, x)`` the first n bits)::
+
+    home keygen token    = First(64, HMAC_SHA1(Kcn, home address | nonce | 0))
+    care-of keygen token = First(64, HMAC_SHA1(Kcn, care-of address | nonce | 1))
+    Kbm                  = SHA1(home keygen token | care-of keygen token)
+    Kbm (deregistration) = SHA1(home keygen token)
+    Authenticator        = First(96, HMAC_SHA1(Kbm, care-of address |
+                                               correspondent | MH Data))
+
+where the final ``0``/``1`` are single octets (§5.2.5) and "MH Data" is the
+Mobility Header with its Checksum taken as zero and the Authenticator left out
+(:func:`secmob.wire.mobility.authenticated_data`). For a deregistration
+(lifetime 0, or care-of address equal to the home address) the home address
+stands in for the care-of address in the authenticator (§6.2.7).
+
+Pure functions compute each step; :class:`NonceTable` is the correspondent
+node's secret state (Kcn and the nonces, §5.2.7), :class:`Correspondent`
+answers HoTI/CoTI and verifies Binding Updates, :class:`MobileNode` runs the
+mobile node's side. Randomness is an injected ``rng(n) -> bytes`` and time an
+explicit ``now`` (seconds, any epoch).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
+
+from secmob.errors import DecodeError, IntegrityError, NonceExpired, UsageError
+from secmob.trace import Tracer, emit
+from secmob.wire import mobility as mh
+from secmob.wire.mobility_options import (
+    AlternateCareOfAddress,
+    BindingAuthorizationData,
+    MobilityOption,
+    NonceIndices,
+)
+
+__all__ = [
+    "AUTHENTICATOR_LENGTH",
+    "COOKIE_LENGTH",
+    "KCN_LENGTH",
+    "MAX_NONCE_LIFETIME",
+    "MAX_RR_BINDING_LIFETIME",
+    "MAX_TOKEN_LIFETIME",
+    "NONCE_LENGTH",
+    "TOKEN_LENGTH",
+    "Correspondent",
+    "MobileNode",
+    "Nonce",
+    "NonceTable",
+    "Rng",
+    "VerifiedUpdate",
+    "authenticator",
+    "binding_management_key",
+    "care_of_keygen_token",
+    "home_keygen_token",
+    "sign_message",
+    "verify_authenticator",
+]
+
+Rng = Callable[[int], bytes]
+
+KCN_LENGTH = 20
+"""Kcn is a 20-octet HMAC-SHA1 key (§5.2.1)."""
+NONCE_LENGTH = 8
+"""Octets drawn for each nonce (§5.2.2 leaves the size to the node; 64 bits)."""
+COOKIE_LENGTH = 8
+"""Home and care-of init cookies are 64 bits (§5.2.4, §6.1.3)."""
+TOKEN_LENGTH = 8
+"""Keygen tokens are 64 bits (§5.2.5)."""
+AUTHENTICATOR_LENGTH = 12
+"""The Authenticator is 96 bits (§6.2.7)."""
+MAX_NONCE_LIFETIME = 240
+"""Seconds a nonce stays acceptable after it is made (§12)."""
+MAX_TOKEN_LIFETIME = 210
+"""Seconds a keygen token may be used by the mobile node (§12)."""
+MAX_RR_BINDING_LIFETIME = 420
+"""Longest binding lifetime, in seconds, granted on Return Routability (§12)."""
+
+_RFC_TOKEN = "RFC 6275 §5.2.5"
+_RFC_AUTH = "RFC 6275 §6.2.7"
+
+
+def _need(name: str, value: bytes, n: int) -> None:
+    if len(value) != n:
+        raise UsageError(f"{name} must be {n} octets, got {len(value)}")
+
+
+def _keygen_token(kcn: bytes, address: bytes, nonce: bytes, which: str, octet: int,
+                  tracer: Tracer | None) -> bytes:
+    """First(64, HMAC_SHA1(Kcn, address | nonce | octet)) (§5.2.5)."""
+    _need(f"{which} address", address, 16)
+    token = hmac.digest(kcn, address + nonce + bytes((octet,)), "sha1")[:TOKEN_LENGTH]
+    if tracer is not None:
+        emit(tracer, f"{which} keygen token",
+             f"First(64, HMAC_SHA1(Kcn, {which} address | nonce | {octet}))", _RFC_TOKEN,
+             {"Kcn": kcn, f"{which} address": address, "nonce": nonce}, token)
+    return token
+
+
+def home_keygen_token(kcn: bytes, home_address: bytes, nonce: bytes,
+                      tracer: Tracer | None = None) -> bytes:
+    """First(64, HMAC_SHA1(Kcn, home address | nonce | 0)) (§5.2.5); the final
+    0 is one zero octet."""
+    return _keygen_token(kcn, home_address, nonce, "home", 0, tracer)
+
+
+def care_of_keygen_token(kcn: bytes, care_of_address: bytes, nonce: bytes,
+                         tracer: Tracer | None = None) -> bytes:
+    """First(64, HMAC_SHA1(Kcn, care-of address | nonce | 1)) (§5.2.5); the
+    final 1 is one octet of value 1."""
+    return _keygen_token(kcn, care_of_address, nonce, "care-of", 1, tracer)
+
+
+def binding_management_key(home_token: bytes, care_of_token: bytes | None = None,
+                           tracer: Tracer | None = None) -> bytes:
+    """Kbm = SHA1(home keygen token | care-of keygen token), or
+    SHA1(home keygen token) when ``care_of_token`` is ``None`` (deregistration,
+    §5.2.5)."""
+    _need("home keygen token", home_token, TOKEN_LENGTH)
+    if care_of_token is None:
+        kbm = hashlib.sha1(home_token).digest()
+        if tracer is not None:
+            emit(tracer, "Kbm (deregistration)", "Kbm = SHA1(home keygen token)", _RFC_TOKEN,
+                 {"home keygen token": home_token}, kbm)
+        return kbm
+    _need("care-of keygen token", care_of_token, TOKEN_LENGTH)
+    kbm = hashlib.sha1(home_token + care_of_token).digest()
+    if tracer is not None:
+        emit(tracer, "Kbm", "Kbm = SHA1(home keygen token | care-of keygen token)",
+             _RFC_TOKEN, {"home keygen token": home_token,
+                          "care-of keygen token": care_of_token}, kbm)
+    return kbm
+
+
+def authenticator(kbm: bytes, care_of_address: bytes, correspondent: bytes, mh_data: bytes,
+                  tracer: Tracer | None = None) -> bytes:
+    """First(96, HMAC_SHA1(Kbm, care-of address | correspondent | MH Data)) (§6.2.7)."""
+    _need("care-of address", care_of_address, 16)
+    _need("correspondent address", correspondent, 16)
+    tag = hmac.digest(kbm, care_of_address + correspondent + mh_data, "sha1")[
+        :AUTHENTICATOR_LENGTH]
+    if tracer is not None:
+        emit(tracer, "authenticator",
+             "First(96, HMAC_SHA1(Kbm, care-of address | correspondent | MH Data))", _RFC_AUTH,
+             {"Kbm": kbm, "care-of address": care_of_address, "correspondent": correspondent,
+              "MH Data": mh_data}, tag)
+    return tag
+
+
+def verify_authenticator(kbm: bytes, care_of_address: bytes, correspondent: bytes,
+                         mh_data: bytes, received: bytes, tracer: Tracer | None = None) -> None:
+    """Recompute the authenticator and compare it in constant time; raise
+    :class:`IntegrityError` on mismatch (§9.5.1, §11.7.3)."""
+    if len(care_of_address) != 16 or len(correspondent) != 16:
+        raise UsageError("care-of and correspondent addresses must be 16 octets")
+    tag = hmac.digest(kbm, care_of_address + correspondent + mh_data, "sha1")[
+        :AUTHENTICATOR_LENGTH]
+    ok = hmac.compare_digest(tag, received)
+    if tracer is not None:
+        emit(tracer, "verify authenticator",
+             "received == First(96, HMAC_SHA1(Kbm, care-of address | correspondent | MH Data))",
+             _RFC_AUTH, {"received": received, "computed": tag}, "valid" if ok else "INVALID")
+    if not ok:
+        raise IntegrityError("Binding Authorization Data: the Authenticator does not verify "
+                             "(RFC 6275 §6.2.7)")
+
+
+_Signed = TypeVar("_Signed", mh.BindingUpdate, mh.BindingAcknowledgement)
+
+
+def sign_message(message: _Signed, kbm: bytes, care_of_address: bytes, correspondent: bytes,
+                 source: bytes, destination: bytes,
+                 tracer: Tracer | None = None) -> tuple[_Signed, bytes]:
+    """Attach a Binding Authorization Data option computed with ``kbm``.
+
+    Any existing Binding Authorization Data option is replaced; the options are
+    re-aligned (§6.2.1) with the new one last. Returns the message and its
+    bytes with the checksum computed over ``source``/``destination`` (see
+    :mod:`secmob.wire.mobility` for which addresses).
+    """
+    others: list[MobilityOption] = [
+        o for o in message.options if not isinstance(o, BindingAuthorizationData)]
+    placeholder = BindingAuthorizationData(bytes(AUTHENTICATOR_LENGTH))
+    draft: _Signed = replace(message, options=(*others, placeholder)).padded()
+    data = mh.authenticated_data(draft.to_bytes())
+    tag = authenticator(kbm, care_of_address, correspondent, data, tracer)
+    signed: _Signed = replace(draft, options=(*draft.options[:-1], BindingAuthorizationData(tag)))
+    wire = signed.to_bytes(source, destination)
+    return replace(signed, checksum=int.from_bytes(wire[4:6], "big")), wire
+
+
+# --------------------------------------------------------------------------
+# Correspondent node state
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Nonce:
+    """A nonce, its 16-bit index, the time it was made and the Kcn in force then."""
+
+    index: int
+    value: bytes
+    created: float
+    kcn: bytes
+
+    def __repr__(self) -> str:
+        return f"Nonce(index={self.index}, created={self.created})"
+
+
+class NonceTable:
+    """The correspondent node's secrets (§5.2.7): Kcn and indexed nonces.
+
+    A nonce is accepted for ``MAX_NONCE_LIFETIME`` seconds after it was made.
+    Tokens are issued only from a nonce with at least ``MAX_TOKEN_LIFETIME``
+    seconds of life left, so a new nonce is made when the current one is older
+    than ``MAX_NONCE_LIFETIME - MAX_TOKEN_LIFETIME``. Each nonce remembers the
+    Kcn it was issued under, so :meth:`regenerate_kcn` does not invalidate
+    tokens already handed out.
+    """
+
+    __slots__ = ("_current", "_kcn", "_next_index", "_nonces", "_rng", "nonce_length")
+
+    def __init__(self, rng: Rng, *, nonce_length: int = NONCE_LENGTH,
+                 first_index: int = 0) -> None:
+        self._rng = rng
+        self.nonce_length = nonce_length
+        self._kcn = self._draw(KCN_LENGTH)
+        self._nonces: dict[int, Nonce] = {}
+        self._next_index = first_index & 0xFFFF
+        self._current: Nonce | None = None
+
+    def __repr__(self) -> str:
+        return f"NonceTable({len(self._nonces)} nonce(s))"
+
+    def _draw(self, n: int) -> bytes:
+        value = self._rng(n)
+        if len(value) != n:
+            raise UsageError(f"rng returned {len(value)} octets, {n} requested")
+        return value
+
+    @property
+    def kcn(self) -> bytes:
+        """The Kcn new nonces are issued under."""
+        return self._kcn
+
+    def regenerate_kcn(self) -> None:
+        """Draw a new Kcn; the next token is issued from a new nonce under it."""
+        self._kcn = self._draw(KCN_LENGTH)
+        self._current = None
+
+    def _prune(self, now: float) -> None:
+        for index in [i for i, n in self._nonces.items()
+                      if now - n.created > MAX_NONCE_LIFETIME]:
+            del self._nonces[index]
+
+    def issue(self, now: float) -> Nonce:
+        """The nonce to build tokens from now (a new one when needed)."""
+        cur = self._current
+        if cur is None or now - cur.created > MAX_NONCE_LIFETIME - MAX_TOKEN_LIFETIME:
+            self._prune(now)
+            cur = Nonce(self._next_index, self._draw(self.nonce_length), now, self._kcn)
+            self._next_index = (self._next_index + 1) & 0xFFFF
+            self._nonces[cur.index] = cur
+            self._current = cur
+        return cur
+
+    def lookup(self, index: int, now: float) -> Nonce | None:
+        """The nonce named ``index`` if it is still acceptable at ``now``."""
+        n = self._nonces.get(index)
+        if n is None or not 0 <= now - n.created <= MAX_NONCE_LIFETIME:
+            return None
+        return n
+
+
+@dataclass(frozen=True, repr=False)
+class VerifiedUpdate:
+    """A Binding Update that passed Return Routability verification."""
+
+    message: mh.BindingUpdate
+    home_address: bytes
+    care_of_address: bytes
+    deregistration: bool
+    kbm: bytes = field(repr=False)
+
+    def __repr__(self) -> str:
+        return (f"VerifiedUpdate(sequence={self.message.sequence}, "
+                f"deregistration={self.deregistration})")
+
+
+class Correspondent:
+    """A correspondent node's side of Return Routability (§9.4, §9.5.1)."""
+
+    __slots__ = ("address", "nonces")
+
+    def __init__(self, address: bytes, rng: Rng, *, nonce_length: int = NONCE_LENGTH) -> None:
+        _need("correspondent address", address, 16)
+        self.address = address
+        self.nonces = NonceTable(rng, nonce_length=nonce_length)
+
+    def __repr__(self) -> str:
+        return f"Correspondent({self.nonces!r})"
+
+    def home_test(self, hoti: mh.HomeTestInit, home_address: bytes, now: float,
+                  tracer: Tracer | None = None) -> mh.HomeTest:
+        """The Home Test answering ``hoti`` sent from ``home_address`` (§9.4.3)."""
+        n = self.nonces.issue(now)
+        token = home_keygen_token(n.kcn, home_address, n.value, tracer)
+        return mh.HomeTest(nonce_index=n.index, cookie=hoti.cookie, keygen_token=token).padded()
+
+    def care_of_test(self, coti: mh.CareOfTestInit, care_of_address: bytes, now: float,
+                     tracer: Tracer | None = None) -> mh.CareOfTest:
+        """The Care-of Test answering ``coti`` sent from ``care_of_address`` (§9.4.4)."""
+        n = self.nonces.issue(now)
+        token = care_of_keygen_token(n.kcn, care_of_address, n.value, tracer)
+        return mh.CareOfTest(nonce_index=n.index, cookie=coti.cookie,
+                             keygen_token=token).padded()
+
+    def binding_key(self, home_address: bytes, care_of_address: bytes, home_index: int,
+                    care_of_index: int | None, now: float,
+                    tracer: Tracer | None = None) -> bytes:
+        """Kbm regenerated from the nonce indices of a Binding Update.
+
+        ``care_of_index`` is ``None`` for a deregistration (§5.2.5). Raises
+        :class:`NonceExpired` with status 136 (home), 137 (care-of) or 138
+        (both) when an index names no acceptable nonce (§9.5.1).
+        """
+        home = self.nonces.lookup(home_index, now)
+        care = None if care_of_index is None else self.nonces.lookup(care_of_index, now)
+        if tracer is not None:
+            verdict = ("valid" if home is not None and (care_of_index is None or care is not None)
+                       else "expired")
+            emit(tracer, "nonce indices", "now - created(index) <= MAX_NONCE_LIFETIME",
+                 "RFC 6275 §5.2.7, §9.5.1",
+                 {"home nonce index": home_index,
+                  "care-of nonce index": "ignored (deregistration)" if care_of_index is None
+                  else care_of_index, "now": str(now),
+                  "MAX_NONCE_LIFETIME": MAX_NONCE_LIFETIME}, verdict)
+        if home is None and care_of_index is not None and care is None:
+            raise NonceExpired(f"home nonce index {home_index} and care-of nonce index "
+                               f"{care_of_index} have expired", 138)
+        if home is None:
+            raise NonceExpired(f"home nonce index {home_index} has expired", 136)
+        if care_of_index is not None and care is None:
+            raise NonceExpired(f"care-of nonce index {care_of_index} has expired", 137)
+        home_token = home_keygen_token(home.kcn, home_address, home.value, tracer)
+        if care is None:
+            return binding_management_key(home_token, None, tracer)
+        care_token = care_of_keygen_token(care.kcn, care_of_address, care.value, tracer)
+        return binding_management_key(home_token, care_token, tracer)
+
+    def verify_binding_update(self, data: bytes, *, home_address: bytes,
+                              source_address: bytes, now: float,
+                              tracer: Tracer | None = None) -> VerifiedUpdate:
+        """Check a Binding Update's Return Routability authorization (§9.5.1).
+
+        ``home_address`` comes from the Home Address option, ``source_address``
+        from the IPv6 header; an Alternate Care-of Address option overrides the
+        latter. Raises :class:`DecodeError` (malformed), :class:`IntegrityError`
+        (missing options or wrong Authenticator) or :class:`NonceExpired`.
+        """
+        msg = mh.decode(data)
+        if not isinstance(msg, mh.BindingUpdate):
+            raise DecodeError(type(msg).NAME, "expected a Binding Update", 2)
+        indices = msg.option(NonceIndices)
+        bad = msg.option(BindingAuthorizationData)
+        if indices is None or bad is None:
+            raise IntegrityError("a correspondent Binding Update must carry the Nonce Indices "
+                                 "and Binding Authorization Data options (RFC 6275 §9.5.1)")
+        alt = msg.option(AlternateCareOfAddress)
+        care_of = alt.address if alt is not None else source_address
+        dereg = msg.lifetime == 0 or care_of == home_address
+        kbm = self.binding_key(home_address, care_of, indices.home_nonce_index,
+                               None if dereg else indices.care_of_nonce_index, now, tracer)
+        verify_authenticator(kbm, home_address if dereg else care_of, self.address,
+                             mh.authenticated_data(data), bad.authenticator, tracer)
+        return VerifiedUpdate(msg, home_address, care_of, dereg, kbm)
+
+    def acknowledge(self, update: VerifiedUpdate, status: int, lifetime: int,
+                    tracer: Tracer | None = None) -> bytes:
+        """A Binding Acknowledgement for ``update`` carrying an Authenticator
+        under the same Kbm (§9.5.4). Its checksum uses the home address as
+        destination: the final destination of the type 2 routing header."""
+        ba = mh.BindingAcknowledgement(status=status, sequence=update.message.sequence,
+                                       lifetime=lifetime)
+        coa = update.home_address if update.deregistration else update.care_of_address
+        _, wire = sign_message(ba, update.kbm, coa, self.address, self.address,
+                               update.home_address, tracer)
+        return wire
+
+
+# --------------------------------------------------------------------------
+# Mobile node side
+# --------------------------------------------------------------------------
+
+
+class MobileNode:
+    """A mobile node's side of Return Routability with one correspondent (§11.6).
+
+    :meth:`start` draws the two init cookies; the answers are matched against
+    them; :meth:`binding_update` builds a signed Binding Update once both
+    tokens are at hand and younger than ``MAX_TOKEN_LIFETIME``.
+    """
+
+    __slots__ = ("_care_token", "_home_token", "_rng", "care_of_address", "care_of_cookie",
+                 "correspondent", "deregistering", "home_address", "home_cookie",
+                 "indices")
+
+    def __init__(self, home_address: bytes, care_of_address: bytes, correspondent: bytes,
+                 rng: Rng) -> None:
+        for name, a in (("home", home_address), ("care-of", care_of_address),
+                        ("correspondent", correspondent)):
+            _need(f"{name} address", a, 16)
+        self.home_address = home_address
+        self.care_of_address = care_of_address
+        self.correspondent = correspondent
+        self._rng = rng
+        self.home_cookie = b""
+        self.care_of_cookie = b""
+        self._home_token: tuple[bytes, float] | None = None
+        self._care_token: tuple[bytes, float] | None = None
+        self.indices = [0, 0]
+        self.deregistering = False
+
+    def __repr__(self) -> str:
+        return (f"MobileNode(home_token={'yes' if self._home_token else 'no'}, "
+                f"care_of_token={'yes' if self._care_token else 'no'})")
+
+    def _cookie(self) -> bytes:
+        c = self._rng(COOKIE_LENGTH)
+        _need("init cookie", c, COOKIE_LENGTH)
+        return c
+
+    def start(self, tracer: Tracer | None = None) -> tuple[mh.HomeTestInit, mh.CareOfTestInit]:
+        """Fresh HoTI and CoTI messages (§11.6.1)."""
+        self.home_cookie, self.care_of_cookie = self._cookie(), self._cookie()
+        if tracer is not None:
+            emit(tracer, "home init cookie", "home init cookie = random(64), sent in HoTI",
+                 "RFC 6275 §5.2.4, §6.1.3", {"rng octets": COOKIE_LENGTH}, self.home_cookie)
+            emit(tracer, "care-of init cookie", "care-of init cookie = random(64), sent in CoTI",
+                 "RFC 6275 §5.2.4, §6.1.4", {"rng octets": COOKIE_LENGTH}, self.care_of_cookie)
+        return (mh.HomeTestInit(cookie=self.home_cookie).padded(),
+                mh.CareOfTestInit(cookie=self.care_of_cookie).padded())
+
+    def receive(self, msg: mh.HomeTest, now: float) -> None:
+        """Accept a HoT or CoT whose cookie matches the one sent (§11.6.2);
+        a mismatch raises :class:`IntegrityError`."""
+        want = self.care_of_cookie if isinstance(msg, mh.CareOfTest) else self.home_cookie
+        if not want or not hmac.compare_digest(msg.cookie, want):
+            raise IntegrityError(f"{type(msg).NAME}: the init cookie does not match the one sent")
+        if isinstance(msg, mh.CareOfTest):
+            self._care_token = (msg.keygen_token, now)
+            self.indices[1] = msg.nonce_index
+        else:
+            self._home_token = (msg.keygen_token, now)
+            self.indices[0] = msg.nonce_index
+
+    def _token(self, held: tuple[bytes, float] | None, what: str, now: float) -> bytes:
+        if held is None or now - held[1] > MAX_TOKEN_LIFETIME:
+            raise UsageError(f"no {what} keygen token younger than {MAX_TOKEN_LIFETIME} s; "
+                             "run the return routability procedure again")
+        return held[0]
+
+    def binding_update(self, sequence: int, lifetime: int, now: float, *, ack: bool = True,
+                       tracer: Tracer | None = None) -> bytes:
+        """A Binding Update to the correspondent, signed with Kbm (§11.7.2).
+
+        ``lifetime`` is in 4-second units; 0 (or a care-of address equal to the
+        home address) makes it a deregistration using only the home token.
+        Returns the bytes, checksummed with the home address as source (the
+        packet carries a Home Address option unless the node is at home).
+        """
+        dereg = lifetime == 0 or self.care_of_address == self.home_address
+        home = self._token(self._home_token, "home", now)
+        care = None if dereg else self._token(self._care_token, "care-of", now)
+        kbm = binding_management_key(home, care, tracer)
+        self.deregistering = dereg
+        bu = mh.BindingUpdate(sequence=sequence, lifetime=lifetime, ack=ack,
+                              options=(NonceIndices(self.indices[0], self.indices[1]),))
+        coa = self.home_address if dereg else self.care_of_address
+        _, wire = sign_message(bu, kbm, coa, self.correspondent, self.home_address,
+                               self.correspondent, tracer)
+        return wire
+
+    def verify_acknowledgement(self, data: bytes, now: float,
+                               tracer: Tracer | None = None) -> mh.BindingAcknowledgement:
+        """Check the Authenticator of a Binding Acknowledgement (§11.7.3)."""
+        msg = mh.decode(data)
+        if not isinstance(msg, mh.BindingAcknowledgement):
+            raise DecodeError(type(msg).NAME, "expected a Binding Acknowledgement", 2)
+        bad = msg.option(BindingAuthorizationData)
+        if bad is None:
+            raise IntegrityError("Binding Acknowledgement carries no Binding Authorization Data")
+        dereg = self.deregistering  # the key of the Binding Update it answers
+        home = self._token(self._home_token, "home", now)
+        care = None if dereg else self._token(self._care_token, "care-of", now)
+        kbm = binding_management_key(home, care)
+        verify_authenticator(kbm, self.home_address if dereg else self.care_of_address,
+                             self.correspondent, mh.authenticated_data(data),
+                             bad.authenticator, tracer)
+        return msg
