@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from secmob._buffer import Reader, Writer
-from secmob.errors import DecodeError
+from secmob.errors import DecodeError, UsageError
 from secmob.wire.isakmp_payloads import (
     DOI_IPSEC,
     HEADER_SIZE,
@@ -155,7 +155,7 @@ class Header:
 
     def write(self, w: Writer) -> None:
         if len(self.initiator_cookie) != 8 or len(self.responder_cookie) != 8:
-            raise ValueError("ISAKMP cookies are 8 octets each")
+            raise UsageError("ISAKMP cookies are 8 octets each")
         w.put(self.initiator_cookie).put(self.responder_cookie)
         w.u8(self.next_payload).u8((self.major_version << 4) | self.minor_version)
         w.u8(self.exchange_type).u8(self.flags).u32(self.message_id).u32(self.length)
@@ -209,12 +209,12 @@ class Message:
         w.put(bytes(HEADER_SIZE))
         if self.header.encrypted:
             if self.payloads:
-                raise ValueError("an encrypted message carries its payloads in 'body'")
+                raise UsageError("an encrypted message carries its payloads in 'body'")
             first = self.header.next_payload
             w.put(self.body)
         else:
             if self.body:
-                raise ValueError("'body' is only for messages with the Encryption flag")
+                raise UsageError("'body' is only for messages with the Encryption flag")
             first = self.payloads[0].payload_type if self.payloads else 0
             w.put(encode_payloads(self.payloads))
         hw = Writer()

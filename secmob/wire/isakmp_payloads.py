@@ -12,7 +12,7 @@ from enum import IntEnum, IntFlag
 from typing import ClassVar, TypeVar
 
 from secmob._buffer import Reader, Writer
-from secmob.errors import DecodeError
+from secmob.errors import DecodeError, UsageError
 
 __all__ = [
     "DOI_IPSEC",
@@ -149,14 +149,14 @@ class Attribute:
 
     def write(self, w: Writer) -> None:
         if not 0 <= self.type < 0x8000:
-            raise ValueError(f"attribute type {self.type} does not fit in 15 bits")
+            raise UsageError(f"attribute type {self.type} does not fit in 15 bits")
         if isinstance(self.value, int):
             if not 0 <= self.value <= 0xFFFF:
-                raise ValueError(f"basic attribute value {self.value} does not fit in 16 bits")
+                raise UsageError(f"basic attribute value {self.value} does not fit in 16 bits")
             w.u16(0x8000 | self.type).u16(self.value)
         else:
             if len(self.value) > 0xFFFF:
-                raise ValueError("variable attribute longer than 65535 octets")
+                raise UsageError("variable attribute longer than 65535 octets")
             w.u16(self.type).u16(len(self.value)).put(self.value)
 
 
@@ -210,7 +210,7 @@ def write_generic(w: Writer, next_payload: int, body: Callable[[Writer], None],
     body(w)
     length = len(w) - start
     if length > 0xFFFF:
-        raise ValueError(f"{header} payload longer than 65535 octets")
+        raise UsageError(f"{header} payload longer than 65535 octets")
     w.patch_u16(start + 2, length)
 
 
@@ -498,7 +498,7 @@ class Delete(Payload):
         w.u32(self.doi).u8(self.protocol_id).u8(self.spi_size).u16(len(self.spis))
         for spi in self.spis:
             if len(spi) != self.spi_size:
-                raise ValueError(f"Delete: SPI of {len(spi)} octets, SPI size is {self.spi_size}")
+                raise UsageError(f"Delete: SPI of {len(spi)} octets, SPI size is {self.spi_size}")
             w.put(spi)
 
     @classmethod
