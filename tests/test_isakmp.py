@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from secmob.errors import DecodeError, SecmobError, Truncated, UsageError
+from secmob.errors import DecodeError, SecmobError, UsageError
 from secmob.wire.isakmp import (
     SIT_SECRECY,
     Attribute,
@@ -23,8 +23,8 @@ from secmob.wire.isakmp import (
     Flags,
     Hash,
     Header,
-    IdType,
     Identification,
+    IdType,
     KeyExchange,
     Message,
     Nonce,
