@@ -461,7 +461,9 @@ def select_phase2(sa: SecurityAssociation, policy: Sequence[Phase2Proposal],
         for j, t in enumerate(offer.transforms):
             why = "no policy transform matches"
             for pol, b in ((q, b) for q in policy for b in q.transforms):
-                if _same_phase2(offer.protocol, t, pol, b) is not None:
+                mismatch = _same_phase2(offer.protocol, t, pol, b)
+                if mismatch is not None:
+                    why = mismatch if why.startswith("no policy") else why
                     continue
                 life = _life(t.life, b.life, rule, DEFAULT_PHASE2_SECONDS)
                 if life is None:
