@@ -104,6 +104,13 @@ def test_registered_xcbc_prf_uses_first_64_bits_of_each_nonce() -> None:
     prf = PRFS.get("prfaesxcbc")
     assert ikev2.skeyseed_key(prf, NI, NR) == NI[:8] + NR[:8]
     assert ikev2.skeyseed(prf, NI, NR, GIR) == prf.compute(NI[:8] + NR[:8], GIR)
+    # NSS gtests/common/testvectors/ike-aesxcbc-vectors.h entries 6 and 8 (NSS self-generated)
+    ni, nr = bytes.fromhex("32b50d5f4a3763f3"), bytes.fromhex("9206a04b26564cb1")
+    g_ir = bytes.fromhex("4b2c1f971981a8ad8d0abeafabf38cf75fc8349c148142465ed9c8b516b8be52")
+    seed = ikev2.skeyseed(prf, ni, nr, g_ir)
+    assert seed.hex() == "08b95345c9557240ddc98d6e1dfda875"
+    dkm = ikev2.prf_plus(prf, seed, ni + nr + bytes.fromhex("34c9e7c1888687853ff77d760d2b2199"), 16)
+    assert dkm.hex() == "efa38ecee9fd05062f64b655105436d5"
 
 
 def test_tracer_names_steps() -> None:

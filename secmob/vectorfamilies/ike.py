@@ -9,7 +9,10 @@ and, for ``psk``, ``psk``. Outputs ``skeyid``, ``skeyid_d``, ``skeyid_a``,
 ``phase1_iv`` (and with ``sa_b``, ``idii_b``, ``idir_b`` -> ``hash_i``,
 ``hash_r``); ``last_block``, ``message_id``, ``block_size`` -> ``phase2_iv``;
 ``message_id`` -> ``hash3``; ``protocol``, ``spi``, ``keymat_length`` (and
-``g_qm``) -> ``keymat``.
+``g_qm``) -> ``keymat``. Cases without ``ni`` check the expansions alone:
+``skeyid_e`` + ``key_length`` -> ``encryption_key`` (Appendix B) and
+``skeyid_d`` + ``protocol``, ``spi``, ``keymat_ni``, ``keymat_nr``,
+``keymat_length`` -> ``keymat`` (§5.5).
 
 ``ikev2-kdf`` (RFC 7296 §2.13 - §2.18). Inputs: ``prf``, ``ni``, ``nr``,
 ``g_ir``; optional ``spi_i``, ``spi_r``, ``dkm_length`` -> ``dkm``
@@ -28,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from secmob.algorithms import PRFS
+from secmob.algorithms import PRFS, PRFAlgorithm
 from secmob.ike import ikev1_keys as v1
 from secmob.ike import ikev2 as v2
 from secmob.vectors import Case, Output, family
@@ -38,9 +41,26 @@ _AUTH = {"psk": v1.AuthMethod.PRE_SHARED_KEY, "dsa": v1.AuthMethod.DSS_SIGNATURE
          "sig": v1.AuthMethod.RSA_SIGNATURES, "pke": v1.AuthMethod.RSA_ENCRYPTION}
 
 
+def _ikev1_expansions(prf: PRFAlgorithm, case: Case) -> dict[str, Output]:
+    """Cases without a phase 1 exchange: ``skeyid_e`` + ``key_length`` (Appendix B)
+    and ``skeyid_d`` + ``protocol``, ``spi``, ``keymat_ni``, ``keymat_nr``,
+    ``keymat_length`` (§5.5 KEYMAT)."""
+    out: dict[str, Output] = {}
+    if case.has("skeyid_e"):
+        out["encryption_key"] = v1.encryption_key(prf, case.hex("skeyid_e"),
+                                                  case.num("key_length"))
+    if case.has("skeyid_d"):
+        out["keymat"] = v1.keymat(prf, case.hex("skeyid_d"), case.num("protocol"),
+                                  case.hex("spi"), case.hex("keymat_ni"), case.hex("keymat_nr"),
+                                  case.num("keymat_length"))
+    return out
+
+
 @family("ikev1-kdf")
 def check_ikev1(case: Case) -> Mapping[str, Output]:
     prf = PRFS.get(case.text("prf"))
+    if not case.has("ni"):
+        return _ikev1_expansions(prf, case)
     auth = case.raw("auth")
     method = auth if isinstance(auth, int) else _AUTH[case.text("auth")]
     ni, nr, g_xy = case.hex("ni"), case.hex("nr"), case.hex("g_xy")
