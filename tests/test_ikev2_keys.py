@@ -142,3 +142,22 @@ def test_child_sas_aead_salt_included() -> None:
     km = ref_prf_plus(b"\x05" * 32, NI + NR, 40)
     assert i_to_r.encryption_key == km[:20] and r_to_i.encryption_key == km[20:]
     assert i_to_r.integrity_key == b""
+
+
+def test_explain_topics_reproduce_cavp_records() -> None:
+    import argparse
+
+    from secmob import explain
+
+    topics = explain.topics()
+    rec2 = topics["ikev2-keys"].run(argparse.Namespace())
+    # ikev2.fax [g^ir length = 256][SHA-1] COUNT = 0
+    assert rec2.find("SKEYSEED").output == bytes.fromhex("a9a7b222b59f8f48645f28a1db5b5f5d7479cba7")
+    assert rec2.find("SK_d").output.hex() == "a14293677cc80ff8f9cc0eee30d895da9d8f4056"
+    rec1 = topics["ikev1-keys"].run(argparse.Namespace(key_length=32, block_size=16))
+    # ikev1_psk.fax [g^xy length = 256][SHA-1] COUNT = 0
+    assert rec1.find("SKEYID").output.hex() == "62b04d112877e442fc3282fc37c076997718a0b9"
+    assert rec1.find("SKEYID_e").output.hex() == "cd74b0c048219db81384d3fda8f6cda51e398a2b"
+    assert [s.name for s in rec1][-1] == "KEYMAT"
+    assert "markdown" in explain.render_formats()
+    assert "RFC 2409 Appendix B" in explain.render(rec1.steps, "text")
