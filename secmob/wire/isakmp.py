@@ -109,8 +109,13 @@ def _payload_name(t: int) -> str:
 
 
 def parse_payloads(data: bytes, first: int, start: int = HEADER_SIZE,
-                   end: int | None = None) -> list[Payload]:
-    """Walk the payload chain that starts with type ``first`` at ``start``."""
+                   end: int | None = None, padded: bool = False) -> list[Payload]:
+    """Walk the payload chain that starts with type ``first`` at ``start``.
+
+    With ``padded`` the octets after the last payload are ignored (the
+    padding of a decrypted message body, RFC 2408 §3.1); otherwise they are
+    an error.
+    """
     r = Reader(data, "ISAKMP", start, end)
     out: list[Payload] = []
     kind = first
@@ -126,7 +131,8 @@ def parse_payloads(data: bytes, first: int, start: int = HEADER_SIZE,
         body.finish()
         out.append(payload)
         kind = nxt
-    r.finish()
+    if not padded:
+        r.finish()
     return out
 
 
