@@ -25,6 +25,7 @@ from secmob.ike.ikev1_exchange import (
     Role,
     Session,
     State,
+    registry_cipher,
 )
 from secmob.ike.ikev1_keys import AuthMethod
 from secmob.ike.proposals import Lifetime, Phase1Proposal, Phase2Proposal, Phase2Transform
@@ -91,13 +92,13 @@ def toy(_: Phase1Proposal) -> tuple[CipherAlgorithm, int]:
 
 
 def sessions(*, psk_r: bytes = b"secret", pfs: bool = False, ids: bool = False,
-             policy: list[Phase1Proposal] | None = None,
+             policy: list[Phase1Proposal] | None = None, offer: list[Phase1Proposal] = OFFER,
              resolve: object = toy) -> tuple[Session, Session]:
     gi, fi = dh(0x1234567)
     gr, fr = dh(0x7654321)
-    p1i = Phase1Config(OFFER, b"secret", Identification(IdType.FQDN, b"initiator.example"),
+    p1i = Phase1Config(offer, b"secret", Identification(IdType.FQDN, b"initiator.example"),
                        b"I" * 8, b"n" * 16, gi, fi, resolve_cipher=resolve)  # type: ignore[arg-type]
-    p1r = Phase1Config(policy or OFFER[1:], psk_r,
+    p1r = Phase1Config(policy or offer[1:], psk_r,
                        Identification(IdType.IPV4_ADDR, bytes([192, 0, 2, 2])),
                        b"R" * 8, b"m" * 16, gr, fr, resolve_cipher=resolve)  # type: ignore[arg-type]
     qi, qr = {}, {}
@@ -108,8 +109,9 @@ def sessions(*, psk_r: bytes = b"secret", pfs: bool = False, ids: bool = False,
         qr = {"dh_public": gqr, "dh_shared": fqr}
     idc = {}
     if ids:
-        idc = {"id_ci": Identification(IdType.IPV4_ADDR_SUBNET, bytes([10, 0, 0, 0, 255, 0, 0, 0])),
-               "id_cr": Identification(IdType.IPV4_ADDR_SUBNET, bytes([10, 1, 0, 0, 255, 255, 0, 0]))}
+        subnet = IdType.IPV4_ADDR_SUBNET
+        idc = {"id_ci": Identification(subnet, bytes([10, 0, 0, 0, 255, 0, 0, 0])),
+               "id_cr": Identification(subnet, bytes([10, 1, 0, 0, 255, 255, 0, 0]))}
     qmi = QuickModeConfig([ESP], b"\x00\x00\x10\x01", b"q" * 16, 0x0A0B0C0D, **qi, **idc)  # type: ignore[arg-type]
     qmr = QuickModeConfig([ESP], b"\x00\x00\x20\x02", b"r" * 16, **qr)  # type: ignore[arg-type]
     return Session(Role.INITIATOR, p1i, qmi), Session(Role.RESPONDER, p1r, qmr)
@@ -231,13 +233,7 @@ def test_transition_table_is_complete() -> None:
                     reason="AES-CBC with an Oakley number is not registered yet")
 def test_full_exchange_with_registered_aes_cbc() -> None:
     aes = ENCRYPTION.choose("aes128").algorithm
-    global OFFER
-    saved = OFFER
-    try:
-        OFFER = [replace(OFFER[0], encryption=aes.ikev1_ids["oakley_encr"], key_length=128)] * 2
-        i, r = sessions(resolve=__import__("secmob.ike.ikev1_exchange",
-                                           fromlist=["registry_cipher"]).registry_cipher)
-        ev_i, ev_r, wire = run(i, r)
-    finally:
-        OFFER = saved
+    offer = [replace(p, encryption=aes.ikev1_ids["oakley_encr"], key_length=128) for p in OFFER]
+    i, r = sessions(offer=offer, resolve=registry_cipher)
+    _, _, wire = run(i, r)
     assert i.state is r.state is State.ESTABLISHED and len(wire) == 9
