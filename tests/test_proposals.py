@@ -225,6 +225,15 @@ def test_esp_string_with_registered_names() -> None:
         (11, 2, None), (11, 5, None)]
 
 
+def test_string_policies_are_accepted_by_the_selectors() -> None:
+    sa = phase2_sa([Phase2Proposal(Protocol.IPSEC_ESP, (Phase2Transform(11, 5),), b"spi1")])
+    assert select_phase2(sa, "null-sha1-sha256").chosen.transforms[0].auth_algorithm == 5
+    with pytest.raises(NegotiationError):
+        select_phase2(sa, "null-md5")
+    with pytest.raises(UsageError):
+        select_phase1(phase1_sa([AES128]), "null-sha1")  # no group in the string
+
+
 def test_ah_string() -> None:
     (prop,) = parse_ah("sha256", Encapsulation.TRANSPORT)
     assert prop.transforms == (Phase2Transform(5, 5, Encapsulation.TRANSPORT),)

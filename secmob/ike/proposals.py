@@ -414,9 +414,18 @@ def _same_phase1(a: Phase1Proposal, b: Phase1Proposal) -> str | None:
     return None
 
 
-def select_phase1(sa: SecurityAssociation, policy: Sequence[Phase1Proposal],
+def select_phase1(sa: SecurityAssociation, policy: Sequence[Phase1Proposal] | str,
                   rule: LifetimeRule = LifetimeRule.CLAIM) -> Selection[Phase1Proposal]:
-    """The responder's choice of a phase 1 transform (RFC 2408 §4.2, RFC 2409 §5)."""
+    """The responder's choice of a phase 1 transform (RFC 2408 §4.2, RFC 2409 §5).
+
+    ``policy`` is a list of proposals or a proposal string such as
+    ``"aes128-sha1-modp1024"`` (pre-shared key authentication; use
+    :func:`~secmob.ike.proposal_strings.parse_ike` for other methods).
+    """
+    if isinstance(policy, str):
+        from secmob.ike.proposal_strings import parse_ike
+
+        policy = parse_ike(policy)
     transforms = _phase1_transforms(sa)
     reasons: list[str] = []
     for i, t in enumerate(transforms):
@@ -444,13 +453,20 @@ def _same_phase2(protocol: Protocol, a: Phase2Transform, pol: Phase2Proposal,
     return None
 
 
-def select_phase2(sa: SecurityAssociation, policy: Sequence[Phase2Proposal],
+def select_phase2(sa: SecurityAssociation, policy: Sequence[Phase2Proposal] | str,
                   rule: LifetimeRule = LifetimeRule.CLAIM) -> Selection[Phase2Proposal]:
     """The responder's choice of a Quick Mode proposal and transform (RFC 2409 §5.5).
 
-    ``chosen`` is the offered proposal reduced to the chosen transform; the
-    caller adds its own SPI to the reply (``replace(proposal, spi=...)``).
+    ``policy`` is a list of proposals or an ESP proposal string such as
+    ``"aes128-sha256-modp2048"`` (tunnel mode; use
+    :func:`~secmob.ike.proposal_strings.parse_ah` for AH). ``chosen`` is the
+    offered proposal reduced to the chosen transform; the caller adds its own
+    SPI to the reply (``replace(proposal, spi=...)``).
     """
+    if isinstance(policy, str):
+        from secmob.ike.proposal_strings import parse_esp
+
+        policy = parse_esp(policy)
     offers = phase2_offer(sa)
     numbers = [p.number for p in offers]
     reasons: list[str] = []
