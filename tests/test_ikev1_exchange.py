@@ -237,3 +237,20 @@ def test_full_exchange_with_registered_aes_cbc() -> None:
     i, r = sessions(offer=offer, resolve=registry_cipher)
     _, _, wire = run(i, r)
     assert i.state is r.state is State.ESTABLISHED and len(wire) == 9
+
+
+def test_session_reports_every_step_to_its_tracer() -> None:
+    from secmob.trace import Recorder
+
+    i, r = sessions(pfs=True)
+    rec = Recorder()
+    i = Session(Role.INITIATOR, i._p1, i._qm, tracer=rec)  # same configuration, traced
+    ev_i, _, _ = run(i, r)
+    names = [s.name for s in rec]
+    for step in ("SKEYID", "SKEYID_d", "SKEYID_a", "SKEYID_e", "phase 1 encryption key",
+                 "phase 1 IV", "HASH_I", "HASH_R", "phase 2 IV", "HASH(1)", "HASH(2)",
+                 "HASH(3)", "KEYMAT"):
+        assert step in names, step
+    done = ev_i[0]
+    assert isinstance(done, Phase1Done)
+    assert rec.find("SKEYID_d").output == done.keys.skeyid_d

@@ -39,16 +39,24 @@ the wrong exchange) without changing state.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from enum import Enum
 
-from secmob.algorithms import ENCRYPTION, PRFS, CipherAlgorithm, PRFAlgorithm
+from secmob.algorithms import PRFS, CipherAlgorithm, PRFAlgorithm
 from secmob.errors import IntegrityError, NegotiationError, UsageError
 from secmob.ike import ikev1_keys as v1
-from secmob.ike.handoff import NegotiatedSA, ikev1_quick_mode_sas
+from secmob.ike.handoff import ikev1_quick_mode_sas
+from secmob.ike.ikev1_config import (
+    Output,
+    Phase1Config,
+    Phase1Done,
+    QuickModeConfig,
+    QuickModeDone,
+    Role,
+    State,
+    registry_cipher,
+)
 from secmob.ike.proposals import (
-    LifetimeRule,
     Phase1Proposal,
     Phase2Proposal,
     phase1_offer,
@@ -58,6 +66,7 @@ from secmob.ike.proposals import (
     select_phase1,
     select_phase2,
 )
+from secmob.trace import Tracer
 from secmob.wire.isakmp import (
     ExchangeType,
     Flags,
@@ -86,93 +95,6 @@ __all__ = [
     "State",
     "registry_cipher",
 ]
-
-CipherResolver = Callable[[Phase1Proposal], tuple[CipherAlgorithm, int]]
-
-
-def registry_cipher(p: Phase1Proposal) -> tuple[CipherAlgorithm, int]:
-    """The phase 1 cipher of ``p`` from the ENCRYPTION registry (table ``oakley_encr``)
-    and its key length in octets (the Key Length attribute, else the first size)."""
-    alg = ENCRYPTION.by_ikev1("oakley_encr", p.encryption)
-    return alg, p.key_length // 8 if p.key_length is not None else alg.key_sizes[0]
-
-
-class Role(Enum):
-    INITIATOR = "initiator"
-    RESPONDER = "responder"
-
-
-class State(Enum):
-    START = "start"
-    MM1_SENT = "mm1-sent"
-    MM2_SENT = "mm2-sent"
-    MM3_SENT = "mm3-sent"
-    MM4_SENT = "mm4-sent"
-    MM5_SENT = "mm5-sent"
-    PHASE1_DONE = "phase1-done"
-    QM1_SENT = "qm1-sent"
-    QM2_SENT = "qm2-sent"
-    ESTABLISHED = "established"
-
-
-@dataclass(frozen=True)
-class Phase1Config:
-    """One side's Main Mode parameters (pre-shared key authentication)."""
-
-    proposals: Sequence[Phase1Proposal]
-    pre_shared_key: bytes = field(repr=False)
-    identity: Identification
-    cookie: bytes
-    nonce: bytes
-    dh_public: bytes
-    dh_shared: Callable[[bytes], bytes] = field(repr=False)
-    lifetime_rule: LifetimeRule = LifetimeRule.CLAIM
-    resolve_cipher: CipherResolver = registry_cipher
-
-
-@dataclass(frozen=True)
-class QuickModeConfig:
-    """One side's Quick Mode parameters.
-
-    ``proposals`` are the offer (initiator, each with our SPI) or the policy
-    (responder); ``spi`` is the SPI we receive on; ``message_id`` is used by
-    the initiator. ``id_ci``/``id_cr`` are the client identities, if sent.
-    ``dh_public``/``dh_shared`` enable PFS (a KE payload in Quick Mode).
-    """
-
-    proposals: Sequence[Phase2Proposal]
-    spi: bytes
-    nonce: bytes
-    message_id: int = 0
-    id_ci: Identification | None = None
-    id_cr: Identification | None = None
-    dh_public: bytes | None = None
-    dh_shared: Callable[[bytes], bytes] | None = field(default=None, repr=False)
-    lifetime_rule: LifetimeRule = LifetimeRule.CLAIM
-
-
-@dataclass(frozen=True)
-class Phase1Done:
-    """Main Mode completed: the chosen proposal and the SKEYID family."""
-
-    chosen: Phase1Proposal
-    keys: v1.Phase1Keys
-
-
-@dataclass(frozen=True)
-class QuickModeDone:
-    """Quick Mode completed: both IPsec SAs, ready for an IPsec implementation."""
-
-    chosen: Phase2Proposal
-    sas: tuple[NegotiatedSA, NegotiatedSA]
-
-
-@dataclass(frozen=True)
-class Output:
-    """What one call produced: a message to send (or ``None``) and events."""
-
-    message: bytes | None
-    events: tuple[Phase1Done | QuickModeDone, ...] = ()
 
 
 @dataclass
@@ -212,11 +134,13 @@ def _check(expected: bytes, got: bytes, what: str) -> None:
 class Session:
     """One side of Main Mode (pre-shared key) followed by Quick Mode."""
 
-    def __init__(self, role: Role, phase1: Phase1Config, quick: QuickModeConfig) -> None:
+    def __init__(self, role: Role, phase1: Phase1Config, quick: QuickModeConfig,
+                 tracer: Tracer | None = None) -> None:
         if len(phase1.cookie) != 8:
             raise UsageError("the cookie must be 8 octets")
         self.role = role
         self.state = State.START
+        self._tracer = tracer
         self._p1 = phase1
         self._qm = quick
         self._cky_i = phase1.cookie if role is Role.INITIATOR else b""
@@ -322,10 +246,12 @@ class Session:
         g_xy = self._p1.dh_shared(g_peer)
         self._keys = v1.derive_phase1(prf, v1.AuthMethod.PRE_SHARED_KEY, self._ni, self._nr,
                                       g_xy, self._cky_i, self._cky_r,
-                                      pre_shared_key=self._p1.pre_shared_key)
+                                      pre_shared_key=self._p1.pre_shared_key,
+                                      tracer=self._tracer)
         cipher, key_len = self._p1.resolve_cipher(chosen)
-        key = v1.encryption_key(prf, self._keys.skeyid_e, key_len)
-        iv = v1.phase1_iv(v1.prf_hash(prf), self._g_xi, self._g_xr, cipher.block_size)
+        key = v1.encryption_key(prf, self._keys.skeyid_e, key_len, self._tracer)
+        iv = v1.phase1_iv(v1.prf_hash(prf), self._g_xi, self._g_xr, cipher.block_size,
+                          self._tracer)
         self._crypto = _Crypto(cipher, key, iv)
 
     def _prf(self) -> PRFAlgorithm:
@@ -335,18 +261,18 @@ class Session:
     def _hash_i(self, idii_b: bytes) -> bytes:
         assert self._keys is not None
         return v1.hash_i(self._prf(), self._keys.skeyid, self._g_xi, self._g_xr, self._cky_i,
-                         self._cky_r, self._sai_b, idii_b)
+                         self._cky_r, self._sai_b, idii_b, self._tracer)
 
     def _hash_r(self, idir_b: bytes) -> bytes:
         assert self._keys is not None
         return v1.hash_r(self._prf(), self._keys.skeyid, self._g_xi, self._g_xr, self._cky_i,
-                         self._cky_r, self._sai_b, idir_b)
+                         self._cky_r, self._sai_b, idir_b, self._tracer)
 
     def _enter_phase2(self) -> None:
         c = self._require_crypto()
         self._last_p1_block = c.iv
         c.iv = v1.phase2_iv(v1.prf_hash(self._prf()), self._last_p1_block,
-                            self._qm.message_id, c.cipher.block_size)
+                            self._qm.message_id, c.cipher.block_size, self._tracer)
 
     def _phase1_done(self) -> Phase1Done:
         assert self._chosen1 is not None and self._keys is not None
@@ -404,7 +330,7 @@ class Session:
         self._qm_ni = self._qm.nonce
         tail = self._qm_tail(sa, self._qm_ni)
         h1 = v1.quick_hash1(self._prf(), self._keys.skeyid_a, self._qm.message_id,
-                            encode_payloads(tail))
+                            encode_payloads(tail), self._tracer)
         return self._encrypt(ExchangeType.QUICK_MODE, (Hash(h1), *tail), self._qm.message_id)
 
     def _i_qm2(self, msg: Message) -> Output:
@@ -419,7 +345,7 @@ class Session:
             raise NegotiationError("Quick Mode message 2 lacks SA or Nr", notify=1)
         prf = self._prf()
         expected = v1.quick_hash2(prf, self._keys.skeyid_a, self._qm.message_id, self._qm_ni,
-                                  encode_payloads(tail))
+                                  encode_payloads(tail), self._tracer)
         _check(expected, payloads[0].data, "HASH(2)")
         replies = phase2_offer(sa)
         if len(replies) != 1 or len(replies[0].transforms) != 1:
@@ -431,9 +357,9 @@ class Session:
             raise NegotiationError("the responder chose a transform that was not offered")
         g_qm = self._qm_shared(tail)
         sas = ikev1_quick_mode_sas(prf, self._keys.skeyid_d, reply, self._qm.spi, reply.spi,
-                                   self._qm_ni, nonce.data, g_qm_xy=g_qm)
+                                   self._qm_ni, nonce.data, g_qm_xy=g_qm, tracer=self._tracer)
         h3 = v1.quick_hash3(prf, self._keys.skeyid_a, self._qm.message_id, self._qm_ni,
-                            nonce.data)
+                            nonce.data, self._tracer)
         out = self._encrypt(ExchangeType.QUICK_MODE, (Hash(h3),), self._qm.message_id)
         return Output(out, (QuickModeDone(reply, sas),))
 
@@ -500,8 +426,8 @@ class Session:
             raise NegotiationError("Quick Mode message 1 must start with HASH(1)", notify=1)
         tail = payloads[1:]
         prf = self._prf()
-        _check(v1.quick_hash1(prf, self._keys.skeyid_a, mid, encode_payloads(tail)),
-               payloads[0].data, "HASH(1)")
+        _check(v1.quick_hash1(prf, self._keys.skeyid_a, mid, encode_payloads(tail),
+                              self._tracer), payloads[0].data, "HASH(1)")
         sa = next((p for p in tail if isinstance(p, SecurityAssociation)), None)
         nonce = next((p for p in tail if isinstance(p, Nonce)), None)
         if sa is None or nonce is None:
@@ -522,7 +448,7 @@ class Session:
         self._qm = qm
         out_tail = self._qm_tail(reply_sa, self._qm.nonce)
         h2 = v1.quick_hash2(prf, self._keys.skeyid_a, mid, self._qm_ni,
-                            encode_payloads(out_tail))
+                            encode_payloads(out_tail), self._tracer)
         return Output(self._encrypt(ExchangeType.QUICK_MODE, (Hash(h2), *out_tail), mid))
 
     def _r_qm3(self, msg: Message) -> Output:
@@ -532,10 +458,10 @@ class Session:
         if len(payloads) != 1 or not isinstance(payloads[0], Hash):
             raise NegotiationError("Quick Mode message 3 carries only HASH(3)", notify=1)
         prf = self._prf()
-        _check(v1.quick_hash3(prf, self._keys.skeyid_a, mid, self._qm_ni, self._qm.nonce),
-               payloads[0].data, "HASH(3)")
+        _check(v1.quick_hash3(prf, self._keys.skeyid_a, mid, self._qm_ni, self._qm.nonce,
+                              self._tracer), payloads[0].data, "HASH(3)")
         sas = ikev1_quick_mode_sas(prf, self._keys.skeyid_d, self._qm_chosen, self._qm_peer_spi,
                                    self._qm.spi, self._qm_ni, self._qm.nonce,
-                                   g_qm_xy=self._qm_g or None)
+                                   g_qm_xy=self._qm_g or None, tracer=self._tracer)
         return Output(None, (QuickModeDone(self._qm_chosen, sas),))
 
