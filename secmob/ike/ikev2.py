@@ -55,12 +55,13 @@ def prf_plus(prf: PRFAlgorithm, key: bytes, seed: bytes, length: int,
         raise UsageError(f"prf+ with {prf.name} yields at most "
                          f"{MAX_PRF_PLUS_ITERATIONS * out_size} octets "
                          f"({MAX_PRF_PLUS_ITERATIONS} iterations); {length} were asked for")
-    out = bytearray()
+    compute = prf.compute
+    parts: list[bytes] = []
     t = b""
     for n in range(1, blocks + 1):
-        t = prf.compute(key, t + seed + bytes([n]))
-        out += t
-    result = bytes(out[:length])
+        t = compute(key, b"%b%b%c" % (t, seed, n))
+        parts.append(t)
+    result = b"".join(parts)[:length]
     if tracer is not None:
         emit(tracer, "prf+", "T1 | T2 | ..., T1 = prf(K, S | 0x01), Tn = prf(K, Tn-1 | S | n)",
              "RFC 7296 §2.13", {"K": key, "S": seed, "length": length, "prf": prf.name}, result)
