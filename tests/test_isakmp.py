@@ -323,3 +323,38 @@ def test_tshark_dissects_without_errors(tmp_path: Path) -> None:
     assert "[Expert Info (Error" not in text and "[Expert Info (Warning" not in text
     assert "Next payload: Security Association (1)" in text
     assert "Nonce" in text and "Delete" in text
+
+
+# -- generated valid messages round-trip --------------------------------------------
+
+_attr = st.one_of(
+    st.builds(Attribute, st.integers(0, 0x7FFF), st.integers(0, 0xFFFF)),
+    st.builds(Attribute, st.integers(0, 0x7FFF), st.binary(max_size=12)))
+_transform = st.builds(Transform, st.integers(0, 255), st.integers(0, 255),
+                       st.lists(_attr, max_size=5).map(tuple))
+_proposal = st.builds(Proposal, st.integers(0, 255), st.integers(0, 255),
+                      st.sampled_from([b"", b"\x01\x02\x03\x04"]),
+                      st.lists(_transform, min_size=1, max_size=3).map(tuple))
+_payload = st.one_of(
+    st.builds(SecurityAssociation, st.lists(_proposal, min_size=1, max_size=2).map(tuple)),
+    st.builds(KeyExchange, st.binary(max_size=64)),
+    st.builds(Nonce, st.binary(max_size=32)),
+    st.builds(Hash, st.binary(max_size=32)),
+    st.builds(VendorID, st.binary(max_size=16)),
+    st.builds(Identification, st.just(IdType.FQDN), st.binary(max_size=20),
+              st.integers(0, 255), st.integers(0, 0xFFFF)),
+    st.builds(Notification, st.integers(0, 0xFFFF), st.integers(0, 255),
+              st.sampled_from([b"", b"\x00\x00\x00\x01"]), st.binary(max_size=8)),
+    st.builds(Delete, st.integers(0, 255),
+              st.lists(st.binary(min_size=4, max_size=4), max_size=3).map(tuple)),
+)
+
+
+@given(st.lists(_payload, max_size=5), st.integers(0, 0xFFFFFFFF), st.sampled_from([2, 5, 32]))
+def test_generated_messages_round_trip(payloads: list[object], mid: int, exchange: int) -> None:
+    m = Message(Header(CKY_I, CKY_R, exchange_type=exchange, message_id=mid),
+                tuple(payloads))  # type: ignore[arg-type]
+    raw = m.to_bytes()
+    back = Message.parse(raw)
+    assert back.payloads == m.payloads and back.to_bytes() == raw
+    assert isakmp.ISAKMP(raw).length == len(raw)
