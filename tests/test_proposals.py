@@ -210,6 +210,9 @@ def test_phase2_rejects_foreign_protocols_and_attributes() -> None:
     assert info.value.notify == 3
     with pytest.raises(NegotiationError, match="unsupported"):
         Phase2Transform.from_transform(Transform(1, 12, (Attribute(30, 1),)))
+    with pytest.raises(NegotiationError) as info:  # Compress Private Algorithm, a TLV
+        Phase2Transform.from_transform(Transform(1, 12, (Attribute(9, b"\x01\x02\x03"),)))
+    assert info.value.notify == 13
     with pytest.raises(NegotiationError, match="encapsulation mode 9"):
         Phase2Transform.from_transform(Transform(1, 12, (Attribute(4, 9),)))
     with pytest.raises(DecodeError, match="basic"):

@@ -219,19 +219,19 @@ class Phase1Proposal:
             raise DecodeError(where, f"transform id {t.transform_id}, expected KEY_IKE (1)")
         life, rest = _parse_life(t.attributes, OakleyAttr.LIFE_TYPE, OakleyAttr.LIFE_DURATION,
                                  where)
+        unknown = {a.type for a in rest} - set(_OAKLEY_BASIC)
+        if unknown:
+            raise NegotiationError(f"{where}: unsupported attribute class(es) "
+                                   f"{sorted(unknown)}", notify=13)  # ATTRIBUTES-NOT-SUPPORTED
         values: dict[int, int] = {}
         for a in rest:
             if a.type in values:
                 raise DecodeError(where, f"attribute class {a.type} appears twice")
-            values[a.type] = _basic(a, where) if a.type in _OAKLEY_BASIC else a.as_int()
+            values[a.type] = _basic(a, where)
         for need in (OakleyAttr.ENCRYPTION, OakleyAttr.HASH, OakleyAttr.AUTH_METHOD,
                      OakleyAttr.GROUP):
             if need not in values:
                 raise DecodeError(where, f"mandatory attribute {need.name} is missing")
-        unknown = set(values) - set(_OAKLEY_BASIC)
-        if unknown:
-            raise NegotiationError(f"{where}: unsupported attribute class(es) "
-                                   f"{sorted(unknown)}", notify=13)  # ATTRIBUTES-NOT-SUPPORTED
         method = values[OakleyAttr.AUTH_METHOD]
         if method not in AuthMethod._value2member_map_:
             raise NegotiationError(f"{where}: unknown authentication method {method}", notify=13)
@@ -298,15 +298,15 @@ class Phase2Transform:
         where = f"phase 2 transform #{t.number}"
         life, rest = _parse_life(t.attributes, IPsecAttr.LIFE_TYPE, IPsecAttr.LIFE_DURATION,
                                  where)
+        unknown = {a.type for a in rest} - {int(x) for x in IPsecAttr}
+        if unknown:
+            raise NegotiationError(f"{where}: unsupported attribute(s) {sorted(unknown)}",
+                                   notify=13)  # ATTRIBUTES-NOT-SUPPORTED
         values: dict[int, int] = {}
         for a in rest:
             if a.type in values:
                 raise DecodeError(where, f"attribute {a.type} appears twice")
             values[a.type] = _basic(a, where)
-        unknown = set(values) - {int(x) for x in IPsecAttr}
-        if unknown:
-            raise NegotiationError(f"{where}: unsupported attribute(s) {sorted(unknown)}",
-                                   notify=13)
         mode = values.get(IPsecAttr.ENCAPSULATION, Encapsulation.TUNNEL)
         if mode not in Encapsulation._value2member_map_:
             raise NegotiationError(f"{where}: unknown encapsulation mode {mode}", notify=13)
