@@ -95,8 +95,9 @@ def test_fixed_key_prf_takes_half_from_each_nonce() -> None:
     assert ikev2.skeyseed(prf, NI, NR, GIR) == hmac.new(NI[:8] + NR[:8], GIR,
                                                         "sha256").digest()[:16]
     with pytest.raises(UsageError):
-        ikev2.skeyseed_key(prf, NI[:4], NR)
+        ikev2.skeyseed_key(prf, NI[:4], NR[:16])
     assert ikev2.skeyseed_key(SHA256, NI, NR) == NI + NR
+    assert ikev2.skeyseed_key(prf, NI[:4], NR[:12]) == NI[:4] + NR[:12]  # lengths add up
 
 
 @pytest.mark.skipif("prfaesxcbc" not in PRFS, reason="AES-XCBC-PRF-128 is not registered yet")

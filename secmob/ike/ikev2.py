@@ -73,9 +73,10 @@ def _fixed_key_size(prf: PRFAlgorithm) -> bool:
 
 
 def skeyseed_key(prf: PRFAlgorithm, ni: bytes, nr: bytes) -> bytes:
-    """The key of the SKEYSEED PRF: ``Ni | Nr``, or for fixed-key-size PRFs the
-    first half of the key from Ni and the second half from Nr (RFC 7296 §2.14)."""
-    if not _fixed_key_size(prf):
+    """The key of the SKEYSEED PRF: ``Ni | Nr``; for a fixed-key-size PRF whose key
+    length ``Ni | Nr`` does not match, half the key from the first bits of Ni and
+    half from the first bits of Nr (RFC 7296 §2.14)."""
+    if not _fixed_key_size(prf) or len(ni) + len(nr) == prf.key_size:
         return ni + nr
     half = prf.key_size // 2
     if len(ni) < half or len(nr) < half:
