@@ -254,3 +254,29 @@ def test_session_reports_every_step_to_its_tracer() -> None:
     done = ev_i[0]
     assert isinstance(done, Phase1Done)
     assert rec.find("SKEYID_d").output == done.keys.skeyid_d
+
+
+def test_responder_lifetime_is_announced_and_applied() -> None:
+    i, r = sessions()
+    short = Phase2Proposal(Protocol.IPSEC_ESP, (Phase2Transform(11, auth_algorithm=2,
+                                                                life=Lifetime(600)),))
+    r = Session(Role.RESPONDER, r._p1, replace(r._qm, proposals=[short]))
+    ev_i, ev_r, _ = run(i, r)
+    qi, qr = ev_i[1], ev_r[1]
+    assert isinstance(qi, QuickModeDone) and isinstance(qr, QuickModeDone)
+    assert qi.sas[0].lifetime == qr.sas[0].lifetime == Lifetime(600)
+    ev_i, ev_r, _ = run(*sessions())
+    qi, qr = ev_i[1], ev_r[1]
+    assert isinstance(qi, QuickModeDone) and isinstance(qr, QuickModeDone)
+    assert qi.sas[0].lifetime == qr.sas[1].lifetime == Lifetime(28800)
+
+
+def test_responder_lifetime_notification_round_trip() -> None:
+    from secmob.ike.proposals import (
+        lifetime_from_notification,
+        responder_lifetime_notification,
+    )
+
+    n = responder_lifetime_notification(Lifetime(100000, 500), 3, b"\x00\x00\x20\x02")
+    assert n.notify_type == 24576 and n.spi == b"\x00\x00\x20\x02"
+    assert lifetime_from_notification(n) == Lifetime(100000, 500)

@@ -57,12 +57,18 @@ from secmob.ike.ikev1_config import (
     registry_cipher,
 )
 from secmob.ike.proposals import (
+    DEFAULT_PHASE2_SECONDS,
+    NO_LIMIT,
+    RESPONDER_LIFETIME,
+    Lifetime,
     Phase1Proposal,
     Phase2Proposal,
+    lifetime_from_notification,
     phase1_offer,
     phase1_sa,
     phase2_offer,
     phase2_sa,
+    responder_lifetime_notification,
     select_phase1,
     select_phase2,
 )
@@ -76,6 +82,7 @@ from secmob.wire.isakmp import (
     KeyExchange,
     Message,
     Nonce,
+    Notification,
     Payload,
     SecurityAssociation,
     encode_payloads,
@@ -156,6 +163,7 @@ class Session:
         self._qm_peer_spi = b""
         self._qm_chosen: Phase2Proposal | None = None
         self._qm_g = b""
+        self._qm_life = NO_LIMIT
 
     def __repr__(self) -> str:
         return f"<Session {self.role.value} {self.state.value}>"
@@ -356,8 +364,15 @@ class Session:
         if ours is None:
             raise NegotiationError("the responder chose a transform that was not offered")
         g_qm = self._qm_shared(tail)
+        life = reply.transforms[0].life
+        if life == NO_LIMIT:
+            life = Lifetime(DEFAULT_PHASE2_SECONDS)
+        for n in tail:
+            if isinstance(n, Notification) and n.notify_type == RESPONDER_LIFETIME:
+                life = lifetime_from_notification(n)
         sas = ikev1_quick_mode_sas(prf, self._keys.skeyid_d, reply, self._qm.spi, reply.spi,
-                                   self._qm_ni, nonce.data, g_qm_xy=g_qm, tracer=self._tracer)
+                                   self._qm_ni, nonce.data, g_qm_xy=g_qm, lifetime=life,
+                                   tracer=self._tracer)
         h3 = v1.quick_hash3(prf, self._keys.skeyid_a, self._qm.message_id, self._qm_ni,
                             nonce.data, self._tracer)
         out = self._encrypt(ExchangeType.QUICK_MODE, (Hash(h3),), self._qm.message_id)
@@ -447,6 +462,10 @@ class Session:
             raise NegotiationError("Quick Mode carries both client IDs or none", notify=1)
         self._qm = qm
         out_tail = self._qm_tail(reply_sa, self._qm.nonce)
+        self._qm_life = choice.lifetime
+        if choice.responder_lifetime is not None:  # RFC 2407 §4.5.4, §4.6.3.1
+            out_tail += (responder_lifetime_notification(
+                choice.responder_lifetime, int(choice.chosen.protocol), self._qm.spi),)
         h2 = v1.quick_hash2(prf, self._keys.skeyid_a, mid, self._qm_ni,
                             encode_payloads(out_tail), self._tracer)
         return Output(self._encrypt(ExchangeType.QUICK_MODE, (Hash(h2), *out_tail), mid))
@@ -462,6 +481,7 @@ class Session:
                               self._tracer), payloads[0].data, "HASH(3)")
         sas = ikev1_quick_mode_sas(prf, self._keys.skeyid_d, self._qm_chosen, self._qm_peer_spi,
                                    self._qm.spi, self._qm_ni, self._qm.nonce,
-                                   g_qm_xy=self._qm_g or None, tracer=self._tracer)
+                                   g_qm_xy=self._qm_g or None, lifetime=self._qm_life,
+                                   tracer=self._tracer)
         return Output(None, (QuickModeDone(self._qm_chosen, sas),))
 

@@ -40,9 +40,18 @@ from dataclasses import dataclass, field, replace
 from enum import Enum, IntEnum
 from typing import Generic, TypeVar
 
+from secmob._buffer import Reader, Writer
 from secmob.errors import DecodeError, NegotiationError
 from secmob.ike.ikev1_keys import AuthMethod
-from secmob.wire.isakmp import Attribute, Proposal, Protocol, SecurityAssociation, Transform
+from secmob.wire.isakmp import (
+    Attribute,
+    Notification,
+    Proposal,
+    Protocol,
+    SecurityAssociation,
+    Transform,
+    parse_attributes,
+)
 
 __all__ = [
     "DEFAULT_PHASE2_SECONDS",
@@ -59,10 +68,12 @@ __all__ = [
     "Phase2Proposal",
     "Phase2Transform",
     "Selection",
+    "lifetime_from_notification",
     "phase1_offer",
     "phase1_sa",
     "phase2_offer",
     "phase2_sa",
+    "responder_lifetime_notification",
     "select_phase1",
     "select_phase2",
 ]
@@ -492,3 +503,26 @@ def select_phase2(sa: SecurityAssociation, policy: Sequence[Phase2Proposal] | st
             reasons.append(f"proposal #{offer.number} transform #{j + 1}: {why}")
     raise _no_choice("Quick Mode proposal", reasons)
 
+
+
+def responder_lifetime_notification(lifetime: Lifetime, protocol: int,
+                                    spi: bytes) -> Notification:
+    """The RESPONDER-LIFETIME notification (RFC 2407 §4.6.3.1) announcing the
+    responder's shorter ``lifetime`` for the SA with ``spi``: the notification
+    data are Life Type/Life Duration attribute pairs."""
+    w = Writer()
+    for a in lifetime.attributes(IPsecAttr.LIFE_TYPE, IPsecAttr.LIFE_DURATION):
+        a.write(w)
+    return Notification(RESPONDER_LIFETIME, protocol, spi, w.getvalue())
+
+
+def lifetime_from_notification(n: Notification) -> Lifetime:
+    """The lifetime a RESPONDER-LIFETIME notification announces (RFC 2407 §4.6.3.1)."""
+    where = "RESPONDER-LIFETIME notification"
+    if n.notify_type != RESPONDER_LIFETIME:
+        raise DecodeError(where, f"notify type {n.notify_type} is not RESPONDER-LIFETIME")
+    attrs = parse_attributes(Reader(n.data, where))
+    life, rest = _parse_life(attrs, IPsecAttr.LIFE_TYPE, IPsecAttr.LIFE_DURATION, where)
+    if rest:
+        raise DecodeError(where, "only Life Type/Life Duration attributes may appear")
+    return life
