@@ -162,3 +162,15 @@ def test_explain_topics_reproduce_cavp_records() -> None:
     assert [s.name for s in rec1][-1] == "KEYMAT"
     assert "markdown" in explain.render_formats()
     assert "RFC 2409 Appendix B" in explain.render(rec1.steps, "text")
+
+
+def test_key_sizes_from_transforms() -> None:
+    null, sha1 = ENCRYPTION.get("null"), INTEGRITY.get("sha1")
+    assert ikev2.key_sizes(null, 0, sha1) == (20, 0)
+    with pytest.raises(UsageError):
+        ikev2.key_sizes(null, 0, None)
+    if "aes128gcm16" in ENCRYPTION:
+        gcm = ENCRYPTION.choose("aes128gcm16").algorithm
+        assert ikev2.key_sizes(gcm, 16, None) == (0, 20)
+        with pytest.raises(UsageError):
+            ikev2.key_sizes(gcm, 16, sha1)

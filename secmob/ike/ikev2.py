@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from secmob.algorithms import PRFAlgorithm
+from secmob.algorithms import CipherAlgorithm, IntegrityAlgorithm, PRFAlgorithm
 from secmob.algorithms.prf import HMACPRF
 from secmob.errors import UsageError
 from secmob.trace import Tracer, emit
@@ -32,6 +32,7 @@ __all__ = [
     "IkeSaKeys",
     "child_keymat",
     "derive_ike_sa",
+    "key_sizes",
     "prf_plus",
     "rekey_skeyseed",
     "skeyseed",
@@ -174,3 +175,20 @@ def rekey_skeyseed(prf: PRFAlgorithm, sk_d_old: bytes, g_ir_new: bytes, ni: byte
              "RFC 7296 §2.18", {"SK_d (old)": sk_d_old, "g^ir (new)": g_ir_new,
                                 "Ni": ni, "Nr": nr, "prf": prf.name}, out)
     return out
+
+
+def key_sizes(cipher: CipherAlgorithm, cipher_key_size: int,
+              integrity: IntegrityAlgorithm | None) -> tuple[int, int]:
+    """``(integrity_key_size, encryption_key_size)`` for :func:`derive_ike_sa`: the
+    integrity algorithm's key size (0 for combined-mode ciphers, which take no
+    integrity transform, RFC 7296 §3.3) and the cipher's keying material
+    including its salt (RFC 7296 §2.14)."""
+    enc = cipher.keymat_size(cipher_key_size)
+    if cipher.aead:
+        if integrity is not None:
+            raise UsageError(f"{cipher.name} is a combined-mode cipher; it takes no integrity "
+                             "transform (RFC 7296 §3.3)")
+        return 0, enc
+    if integrity is None:
+        raise UsageError(f"{cipher.name} needs an integrity transform")
+    return integrity.key_size, enc
