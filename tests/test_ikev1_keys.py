@@ -160,6 +160,7 @@ def test_quick_mode_sas_esp_null_sha1() -> None:
     assert out.integrity_key == v1.keymat(SHA1, d, 3, b"\x00\x00\x00\x02", NI, NR, 20)
     assert back.integrity_key == v1.keymat(SHA1, d, 3, b"\x00\x00\x00\x01", NI, NR, 20)
     assert out.ip_protocol == 50
+    assert (out.encryption_key_size, out.integrity_key_size) == (0, 20)
     assert out.integrity_key.hex() not in repr(out)
 
 

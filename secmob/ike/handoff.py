@@ -63,6 +63,16 @@ class NegotiatedSA:
     lifetime: Lifetime = NO_LIMIT
 
     @property
+    def encryption_key_size(self) -> int:
+        """Octets of encryption keying material (cipher key plus salt, if any)."""
+        return len(self.encryption_key)
+
+    @property
+    def integrity_key_size(self) -> int:
+        """Octets of the integrity key (0 for combined-mode ciphers)."""
+        return len(self.integrity_key)
+
+    @property
     def ip_protocol(self) -> int:
         """The IP protocol number (50 for ESP, 51 for AH)."""
         return _IP_PROTOCOL[self.protocol]
