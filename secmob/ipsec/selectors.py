@@ -14,7 +14,7 @@ A :class:`Selector` names, for one SPD entry, the traffic the entry applies to:
   type and ANY code. For IKE the type is the high octet and the code the low
   octet of the 16-bit value (:meth:`Selector.icmp_range16`);
 * the Mobility Header type (protocol 135) -- one value each for the local
-  and the remote end, as the SPD examples of RFC 4877 §4.4 write them
+  and the remote end, as the example SPD entries of RFC 4877 write them
   (``local_mh_type = BU & remote_mh_type = BAck``): an outbound message is
   matched against the local MH type, an inbound one against the remote MH
   type. For IKE the MH type is the high octet of the 16-bit local "port"
@@ -116,7 +116,7 @@ class AddressSet:
         make = ipaddress.IPv4Address if self.version == 4 else ipaddress.IPv6Address
         out: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
         for lo, hi in self.ranges:
-            out.extend(ipaddress.summarize_address_range(make(lo), make(hi)))  # type: ignore[arg-type]
+            out.extend(ipaddress.summarize_address_range(make(lo), make(hi)))
         return out
 
     def __str__(self) -> str:
@@ -197,7 +197,7 @@ def _ports(spec: PortSpec, what: str, limit: int = 0xFFFF) -> Ports:
     if isinstance(spec, int):
         items: list[int | tuple[int, int]] = [spec]
     elif isinstance(spec, tuple) and len(spec) == 2 and all(isinstance(v, int) for v in spec):
-        items = [spec]
+        items = [(int(spec[0]), int(spec[1]))]  # type: ignore[arg-type]
     else:
         items = list(spec)
     if not items:
@@ -221,7 +221,7 @@ def _in(value: int | Special, sel: Ports) -> bool:
         return value is OPAQUE
     if isinstance(value, Special):
         return False
-    return any(lo <= value <= hi for lo, hi in sel)  # type: ignore[union-attr]
+    return any(lo <= value <= hi for lo, hi in sel)
 
 
 @dataclass(frozen=True)

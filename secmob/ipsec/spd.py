@@ -147,10 +147,10 @@ class Entry:
             traffic.local if pfp.local_address else sel.local,
             traffic.remote if pfp.remote_address else sel.remote,
             traffic.protocol if pfp.protocol else sel.protocol,
-            local_port=traffic.local_port if pfp.local_port else sel.local_port,  # type: ignore[arg-type]
-            remote_port=traffic.remote_port if pfp.remote_port else sel.remote_port,  # type: ignore[arg-type]
+            local_port=traffic.local_port if pfp.local_port else sel.local_port,
+            remote_port=traffic.remote_port if pfp.remote_port else sel.remote_port,
             icmp_type=sel.icmp_type,
-            icmp_code=sel.icmp_code,  # type: ignore[arg-type]
+            icmp_code=sel.icmp_code,
             local_mh_type=sel.local_mh_type,
             remote_mh_type=sel.remote_mh_type,
         )
