@@ -401,6 +401,9 @@ class Traffic:
     icmp_type: int | Special = OPAQUE
     icmp_code: int | Special = OPAQUE
     mh_type: int | Special = OPAQUE
+    version: int = field(init=False, repr=False, compare=False)
+    local_value: int = field(init=False, repr=False, compare=False)
+    remote_value: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("local", "remote"):
@@ -414,6 +417,9 @@ class Traffic:
             raise UsageError(
                 f"traffic mixes IPv{self.local.version} and IPv{self.remote.version} addresses"
             )
+        object.__setattr__(self, "version", self.local.version)
+        object.__setattr__(self, "local_value", int(self.local))
+        object.__setattr__(self, "remote_value", int(self.remote))
         _field(self.protocol, "protocol", 255)
         _field(self.local_port, "local port", 0xFFFF)
         _field(self.remote_port, "remote port", 0xFFFF)

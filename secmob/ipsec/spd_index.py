@@ -64,7 +64,7 @@ class Slot:
     def __init__(self, key: int, entry: object, check: Check) -> None:
         self.key = key
         self.entry = entry
-        self.check = check
+        self.check: Check | None = check
 
 
 def _blocks(version: int, sel: AddressSet | Special) -> tuple[int, list[int]]:
@@ -157,13 +157,28 @@ def _ranges(sel: AddressSet | Special) -> tuple[Range2, ...]:
 
 
 class _Group:
-    __slots__ = ("floor", "lshift", "rshift", "table")
+    __slots__ = ("floor", "lshift", "rlevel", "rshift", "table")
 
-    def __init__(self, lshift: int, rshift: int) -> None:
-        self.lshift = lshift
-        self.rshift = rshift
-        self.table: dict[tuple[int, int], list[Slot]] = {}
+    def __init__(self, bits: int, llevel: int, rlevel: int) -> None:
+        self.lshift = bits - llevel
+        self.rshift = bits - rlevel
+        self.rlevel = rlevel
+        # bucket key: (local block << rlevel) | remote block -- one int, cheap to hash
+        self.table: dict[int, list[Slot]] = {}
         self.floor = 0  # a lower bound of the keys held; recomputed on renumbering
+
+
+def _aligned(version: int, sel: AddressSet | Special, level: int) -> bool:
+    """Whether the blocks of ``sel`` at ``level`` cover exactly its addresses."""
+    if not isinstance(sel, AddressSet):
+        return True
+    shift = _BITS[version] - level
+    return all(lo & ((1 << shift) - 1) == 0 and (hi + 1) & ((1 << shift) - 1) == 0
+               for lo, hi in sel.ranges)
+
+
+#: Larger than any slot key.
+_TOP = 1 << 256
 
 
 class FamilyIndex:
@@ -176,19 +191,22 @@ class FamilyIndex:
         self.ordered: list[_Group] = []
         self._dirty = False
 
-    def _places(self, selector: Selector) -> tuple[_Group | None, int, int, list[tuple[int, int]]]:
+    def _places(self, selector: Selector) -> tuple[tuple[int, int], list[int], bool]:
         llevel, lblocks = _blocks(self.version, selector.local)
         rlevel, rblocks = _blocks(self.version, selector.remote)
-        group = self.groups.get((llevel, rlevel))
-        keys = [(lb, rb) for lb in lblocks for rb in rblocks]
-        return group, self.bits - llevel, self.bits - rlevel, keys
+        keys = [(lb << rlevel) | rb for lb in lblocks for rb in rblocks]
+        exact = _aligned(self.version, selector.local, llevel) and _aligned(
+            self.version, selector.remote, rlevel)
+        return (llevel, rlevel), keys, exact
 
     def add(self, slot: Slot, selector: Selector) -> None:
-        group, lshift, rshift, keys = self._places(selector)
+        levels, keys, exact = self._places(selector)
+        if exact and selector.protocol is ANY:
+            slot.check = None  # the bucket alone decides: no per-slot test needed
+        group = self.groups.get(levels)
         if group is None:
-            group = _Group(lshift, rshift)
+            group = self.groups[levels] = _Group(self.bits, *levels)
             group.floor = slot.key
-            self.groups[(self.bits - lshift, self.bits - rshift)] = group
         for key in keys:
             bucket = group.table.setdefault(key, [])
             at = len(bucket)
@@ -199,15 +217,15 @@ class FamilyIndex:
         self._dirty = True
 
     def remove(self, slot: Slot, selector: Selector) -> None:
-        group, lshift, rshift, keys = self._places(selector)
-        assert group is not None
+        levels, keys, _ = self._places(selector)
+        group = self.groups[levels]
         for key in keys:
             bucket = group.table[key]
             bucket.remove(slot)
             if not bucket:
                 del group.table[key]
         if not group.table:
-            del self.groups[(self.bits - lshift, self.bits - rshift)]
+            del self.groups[levels]
         self._dirty = True
 
     def refloor(self) -> None:
@@ -220,19 +238,21 @@ class FamilyIndex:
             self.ordered = sorted(self.groups.values(), key=lambda g: g.floor)
             self._dirty = False
         best: Slot | None = None
-        best_key = -1
+        best_key = _TOP
         for group in self.ordered:
-            if best is not None and group.floor >= best_key:
+            if group.floor >= best_key:
                 break
-            bucket = group.table.get((lv >> group.lshift, rv >> group.rshift))
+            bucket = group.table.get(((lv >> group.lshift) << group.rlevel) | (rv >> group.rshift))
             if bucket is None:
                 continue
             for slot in bucket:
-                if best is not None and slot.key >= best_key:
+                key = slot.key
+                if key >= best_key:
                     break
-                if slot.check(lv, rv, traffic):
+                check = slot.check
+                if check is None or check(lv, rv, traffic):
                     best = slot
-                    best_key = slot.key
+                    best_key = key
                     break
         return best
 
@@ -262,5 +282,5 @@ class PolicyIndex:
             family.refloor()
 
     def lookup(self, traffic: Traffic) -> Slot | None:
-        local = traffic.local
-        return self.families[local.version].lookup(int(local), int(traffic.remote), traffic)
+        return self.families[traffic.version].lookup(
+            traffic.local_value, traffic.remote_value, traffic)
