@@ -81,10 +81,16 @@ def build(n: int, rng: random.Random) -> tuple[SPD, list[Traffic]]:
 
 
 def traffic_mix(aims: list[Traffic], count: int, rng: random.Random) -> list[Traffic]:
+    """``count`` distinct Traffic objects (the engine builds one per packet), so
+    that every SPD size is measured on the same kind of packet stream."""
     out = []
     for _ in range(count):
         if rng.random() < 0.9:
-            out.append(rng.choice(aims))
+            t = rng.choice(aims)
+            out.append(Traffic(ipaddress.ip_address(t.local.packed),
+                               ipaddress.ip_address(t.remote.packed), t.protocol,
+                               t.local_port, t.remote_port, t.icmp_type, t.icmp_code,
+                               t.mh_type))
         else:
             out.append(Traffic(_v4(rng.randrange(1 << 24)), _v4(rng.randrange(1 << 24)), 6, 1, 2))
     return out

@@ -163,8 +163,9 @@ class _Group:
         self.lshift = bits - llevel
         self.rshift = bits - rlevel
         self.rlevel = rlevel
-        # bucket key: (local block << rlevel) | remote block -- one int, cheap to hash
-        self.table: dict[int, list[Slot]] = {}
+        # bucket key: (local block << rlevel) | remote block -- one int, cheap to hash.
+        # A bucket is one Slot, or a list of Slots in key order when several share it.
+        self.table: dict[int, Slot | list[Slot]] = {}
         self.floor = 0  # a lower bound of the keys held; recomputed on renumbering
 
 
@@ -207,8 +208,14 @@ class FamilyIndex:
         if group is None:
             group = self.groups[levels] = _Group(self.bits, *levels)
             group.floor = slot.key
+        table = group.table
         for key in keys:
-            bucket = group.table.setdefault(key, [])
+            bucket = table.get(key)
+            if bucket is None:
+                table[key] = slot
+                continue
+            if isinstance(bucket, Slot):
+                bucket = table[key] = [bucket]
             at = len(bucket)
             while at and bucket[at - 1].key > slot.key:
                 at -= 1
@@ -219,18 +226,24 @@ class FamilyIndex:
     def remove(self, slot: Slot, selector: Selector) -> None:
         levels, keys, _ = self._places(selector)
         group = self.groups[levels]
+        table = group.table
         for key in keys:
-            bucket = group.table[key]
+            bucket = table[key]
+            if isinstance(bucket, Slot):
+                del table[key]
+                continue
             bucket.remove(slot)
-            if not bucket:
-                del group.table[key]
+            if len(bucket) == 1:
+                table[key] = bucket[0]
         if not group.table:
             del self.groups[levels]
         self._dirty = True
 
     def refloor(self) -> None:
         for group in self.groups.values():
-            group.floor = min(s.key for b in group.table.values() for s in b)
+            group.floor = min(
+                s.key for b in group.table.values() for s in ([b] if isinstance(b, Slot) else b)
+            )
         self._dirty = True
 
     def lookup(self, lv: int, rv: int, traffic: Traffic) -> Slot | None:
@@ -240,12 +253,20 @@ class FamilyIndex:
         best: Slot | None = None
         best_key = _TOP
         for group in self.ordered:
-            if group.floor >= best_key:
+            if best is not None and group.floor >= best_key:
                 break
             bucket = group.table.get(((lv >> group.lshift) << group.rlevel) | (rv >> group.rshift))
             if bucket is None:
                 continue
-            for slot in bucket:
+            if bucket.__class__ is Slot:
+                key = bucket.key
+                if best is None or key < best_key:
+                    check = bucket.check
+                    if check is None or check(lv, rv, traffic):
+                        best = bucket
+                        best_key = key
+                continue
+            for slot in bucket:  # type: ignore[union-attr]
                 key = slot.key
                 if key >= best_key:
                     break
