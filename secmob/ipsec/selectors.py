@@ -122,6 +122,9 @@ class AddressSet:
     def __str__(self) -> str:
         return ", ".join(str(n) for n in self.networks())
 
+    def __repr__(self) -> str:
+        return f"AddressSet({str(self)!r})"
+
 
 def _one_range(spec: object) -> tuple[int, Range]:
     """Parse one address, prefix or ``low-high`` range into (version, range)."""
@@ -241,7 +244,7 @@ class Selector:
     icmp_code: Ports = ANY
     local_mh_type: int | Special = ANY
     remote_mh_type: int | Special = ANY
-    version: int | None = field(default=None, compare=False)
+    version: int | None = field(default=None, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         sides = [s.version for s in (self.local, self.remote) if isinstance(s, AddressSet)]

@@ -19,10 +19,16 @@ first-match answer without scanning every entry:
   is not below the best match found so far is skipped, and a bucket stops at
   the first slot whose key is not below it. The minimum key over all groups is
   therefore the first match in SPD order.
+* A slot whose address ranges are exactly its blocks and whose protocol is
+  ANY needs no test at all: being in the bucket is the match. A bucket with
+  one slot holds it directly, without a list.
 
 The cost of a lookup is the number of non-empty groups (at most 25 for IPv4,
 64 for IPv6, a handful in practice) times a short bucket walk, and does not
-grow with the number of entries while bucket lists stay short.
+grow with the number of entries while buckets stay short. A bucket grows when
+many entries share one pair of address blocks (hundreds of port policies
+between the same two hosts, or many small ranges inside one /24); its walk is
+then linear in those entries.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ from secmob.ipsec.selectors import (
     Traffic,
 )
 
-__all__ = ["LEVELS", "MAX_BLOCKS", "FamilyIndex", "PolicyIndex", "Slot"]
+__all__ = ["LEVELS", "MAX_BLOCKS", "FamilyIndex", "PolicyIndex", "Slot", "compile_check"]
 
 #: Prefix lengths at which address selectors are indexed, per IP version.
 LEVELS: dict[int, tuple[int, ...]] = {
