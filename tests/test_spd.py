@@ -635,3 +635,21 @@ def test_home_agent_policies_mirror_the_mobile_node() -> None:
     assert spd.lookup(OUT, Traffic.from_packet(OUT, CN, HOA, 135, mh_type=MH_HOT)) is spd[1]
     with pytest.raises(UsageError, match="role"):
         home_signalling_entries("router", HOA, HA)  # type: ignore[arg-type]
+
+
+def test_home_agent_xfrm_matches_the_umip_daemon_layout() -> None:
+    """The per-direction MH types and tunnel endpoints are those an independent
+    Mobile IPv6 implementation installs (UMIP, src/ipsec.c): HA out BAck / in BU,
+    HoT out / HoTI in and fwd, tunnel templates CoA -> HA inbound, HA -> CoA outbound."""
+    spd = SPD(home_signalling_entries("home-agent", HOA, HA, care_of=COA))
+    parsed = [parse_policy_add(line) for line in xfrm_commands(spd, forward=True)]
+    bu_ba = {p["dir"]: p for p in parsed if p["priority"] == 1000}
+    assert bu_ba["out"]["type"] == MH_BA and bu_ba["in"]["type"] == MH_BU
+    assert str(bu_ba["in"]["src"]) == f"{HOA}/128" and str(bu_ba["in"]["dst"]) == f"{HA}/128"
+    hot = {p["dir"]: p for p in parsed if p["priority"] == 1001}
+    assert hot["out"]["type"] == MH_HOT and str(hot["out"]["dst"]) == f"{HOA}/128"
+    assert hot["in"]["type"] == hot["fwd"]["type"] == MH_HOTI
+    assert str(hot["fwd"]["src"]) == f"{HOA}/128" and str(hot["fwd"]["dst"]) == "::/0"
+    assert hot["out"]["tmpl"] == [{"src": HA, "dst": COA, "proto": "esp", "mode": "tunnel",
+                                   "reqid": "1"}]
+    assert hot["fwd"]["tmpl"][0]["src"] == COA  # type: ignore[index]
