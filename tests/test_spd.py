@@ -653,3 +653,16 @@ def test_home_agent_xfrm_matches_the_umip_daemon_layout() -> None:
     assert hot["out"]["tmpl"] == [{"src": HA, "dst": COA, "proto": "esp", "mode": "tunnel",
                                    "reqid": "1"}]
     assert hot["fwd"]["tmpl"][0]["src"] == COA  # type: ignore[index]
+
+
+def test_xfrm_protocol_names_are_the_system_protocol_names() -> None:
+    """iproute2 resolves UPSPEC protocol names through /etc/protocols."""
+    import socket
+
+    from secmob.ipsec.xfrm import PROTOCOL_NAMES
+
+    for number, name in PROTOCOL_NAMES.items():
+        try:
+            assert socket.getprotobyname(name) == number
+        except OSError:  # pragma: no cover - no /etc/protocols on this system
+            pytest.skip("the system has no protocol database")
