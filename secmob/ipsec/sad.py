@@ -33,6 +33,7 @@ from secmob.algorithms.base import (
     IntegrityContext,
 )
 from secmob.errors import SAExpired, SequenceOverflow, UnknownSPI, UsageError
+from secmob.ipsec.common import Direction, Mode
 from secmob.ipsec.replay import ReplayWindow
 from secmob.trace import Tracer
 
@@ -59,18 +60,6 @@ class Protocol(IntEnum):
 
     ESP = 50
     AH = 51
-
-
-class Mode(Enum):
-    """RFC 4301 §4.1: transport or tunnel mode."""
-
-    TRANSPORT = "transport"
-    TUNNEL = "tunnel"
-
-
-class Direction(Enum):
-    INBOUND = "inbound"
-    OUTBOUND = "outbound"
 
 
 class Lookup(Enum):
@@ -266,7 +255,7 @@ class SecurityAssociation:
         esn = " esn" if self.esn else ""
         return (
             f"<SecurityAssociation {self.protocol.name} SPI 0x{self.spi:08x} "
-            f"{self.direction.value} {self.mode.value} {_show(self.source)} -> "
+            f"{self.direction.name.lower()} {self.mode.value} {_show(self.source)} -> "
             f"{_show(self.destination)} {algs}{esn} (keys hidden)>"
         )
 

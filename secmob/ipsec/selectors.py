@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
 from secmob.errors import UsageError
+from secmob.ipsec.common import Direction
 
 __all__ = [
     "ANY",
@@ -72,13 +73,6 @@ class Special(enum.Enum):
 
 ANY: Literal[Special.ANY] = Special.ANY
 OPAQUE: Literal[Special.OPAQUE] = Special.OPAQUE
-
-
-class Direction(enum.Enum):
-    """Which way a packet crosses the IPsec boundary (RFC 4301 §5)."""
-
-    OUTBOUND = "out"
-    INBOUND = "in"
 
 
 ICMP = 1

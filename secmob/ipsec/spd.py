@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from secmob.errors import PolicyViolation, UsageError
+from secmob.ipsec.common import Mode
 from secmob.ipsec.selectors import (
     AddressSet,
     Direction,
@@ -51,13 +52,6 @@ class Action(enum.Enum):
     DISCARD = "discard"
     BYPASS = "bypass"
     PROTECT = "protect"
-
-
-class Mode(enum.Enum):
-    """IPsec mode of an SA (RFC 4301 §4.1)."""
-
-    TRANSPORT = "transport"
-    TUNNEL = "tunnel"
 
 
 @dataclass(frozen=True)
@@ -166,9 +160,14 @@ class _Item:
 
 
 class SPD:
-    """An ordered Security Policy Database with indexed first-match lookup."""
+    """An ordered Security Policy Database with indexed first-match lookup.
+
+    ``generation`` counts changes (insertions and removals), so that callers
+    caching lookup results (the engine's flow cache) know when to drop them.
+    """
 
     def __init__(self, entries: list[Entry] | None = None) -> None:
+        self.generation = 0
         self._items: list[_Item] = []
         self._where: dict[int, _Item] = {}
         self._index = {d: PolicyIndex(d) for d in Direction}
@@ -215,6 +214,7 @@ class SPD:
             slot = Slot(item.key, entry, compile_check(entry.selector, direction))
             item.slots[direction] = slot
             self._index[direction].add(slot, entry.selector)
+        self.generation += 1
         return entry
 
     def remove(self, entry: Entry) -> None:
@@ -224,6 +224,7 @@ class SPD:
             self._index[direction].remove(slot, entry.selector)
         self._items.remove(item)
         del self._where[id(entry)]
+        self.generation += 1
 
     def _item(self, entry: Entry) -> _Item:
         try:

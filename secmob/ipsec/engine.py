@@ -1,0 +1,337 @@
+"""The IPsec engine: SPD, SAD, ESP and AH on whole IPv6/IPv4 packets (RFC 4301 §5).
+
+:meth:`Engine.outbound` takes a packet leaving this node and returns what
+the SPD decides: the protected packet (transport or tunnel mode, ESP and/or
+AH), the packet unchanged (BYPASS), a discard, or a request for keys when a
+PROTECT entry has no SA yet (what RFC 4301 §5.1 hands to IKE).
+:meth:`Engine.inbound` takes an arriving packet, removes its AH/ESP headers
+with the checks of RFC 4301 §5.2 (SA lookup, anti-replay, ICV, decryption,
+padding) and then checks the result against the SPD: the decapsulated
+packet must match the policy of the SA it came through, and a packet that
+arrives unprotected must match a BYPASS entry.
+
+Everything is sans-IO: ``now`` is an argument, randomness comes from the
+``rng`` given to the engine (needed only for CBC IVs), and packets are
+bytes. Failures raise the :mod:`secmob.errors` exception of the check that
+failed, and nothing is released or recorded for a packet that fails.
+
+Transport mode places ESP/AH as :mod:`secmob.wire.skim` describes (after
+Hop-by-Hop, Routing, Fragment and Home Address Destination Options headers,
+RFC 4303 §3.1.1, RFC 6275 §6.3); tunnel mode adds an outer IPv6 or IPv4
+header from the SA's tunnel endpoints (RFC 4301 §5.1.2), of either family
+around either family.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from secmob.errors import DecodeError, PolicyViolation, UsageError
+from secmob.ipsec import ah, esp
+from secmob.ipsec.common import Direction, Mode
+from secmob.ipsec.sad import SAD, LifetimeEvent, Protocol, SecurityAssociation
+from secmob.ipsec.selectors import OPAQUE, Special, Traffic
+from secmob.ipsec.spd import SPD, Action, Entry
+from secmob.trace import Tracer
+from secmob.wire.ah_mutable import ah_icv_input
+from secmob.wire.checksum import internet_checksum
+from secmob.wire.skim import Skim, skim
+
+__all__ = ["Engine", "InboundResult", "OutboundResult", "Verdict"]
+
+RNG = Callable[[int], bytes]
+_H = struct.Struct("!H")
+IPV4_IN_IP, IPV6_IN_IP = 4, 41
+_FLOW_CACHE_LIMIT = 1 << 16
+
+
+class Verdict(enum.Enum):
+    """What :meth:`Engine.outbound` decided."""
+
+    PROTECTED = "protected"  #: ``packet`` is the protected packet
+    BYPASSED = "bypassed"  #: ``packet`` is the original packet, sent in the clear
+    DISCARDED = "discarded"  #: a DISCARD entry matched (or none did); nothing is sent
+    ACQUIRE = "acquire"  #: a PROTECT entry has no SA yet: negotiate keys (RFC 4301 §5.1)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundResult:
+    verdict: Verdict
+    packet: bytes | None
+    entry: Entry | None
+    sas: tuple[SecurityAssociation, ...] = ()
+    events: tuple[LifetimeEvent, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class InboundResult:
+    """An accepted inbound packet.
+
+    ``packet`` is the packet as delivered after IPsec processing (transport
+    mode: without its AH/ESP headers; tunnel mode: the inner packet), or
+    ``None`` for an ESP dummy packet (RFC 4303 §2.6), which is dropped after
+    it authenticated. ``sas`` are the SAs it came through, outermost first;
+    empty for a packet that BYPASS let through.
+    """
+
+    packet: bytes | None
+    entry: Entry | None
+    sas: tuple[SecurityAssociation, ...] = ()
+    events: tuple[LifetimeEvent, ...] = ()
+
+
+def _ip(raw: bytes) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    return ipaddress.IPv6Address(raw) if len(raw) == 16 else ipaddress.IPv4Address(raw)
+
+
+def _sel(v: int) -> int | Special:
+    return OPAQUE if v < 0 else v
+
+
+def traffic_of(s: Skim, direction: Direction) -> Traffic:
+    """The SPD selector values of a skimmed packet (RFC 4301 §4.4.1.1).
+
+    A Home Address option stands for the source and a type 2 routing header
+    for the destination (RFC 6275 §6.3, §6.4): IPsec sees the home address.
+    """
+    src = s.home_address if s.home_address is not None else s.src
+    dst = s.final_dst if s.final_dst is not None else s.dst
+    proto: int | Special = OPAQUE if s.protocol in (50, 51) else s.protocol
+    return Traffic.from_packet(
+        direction, _ip(src), _ip(dst), proto, sport=_sel(s.sport), dport=_sel(s.dport),
+        icmp_type=_sel(s.icmp_type), icmp_code=_sel(s.icmp_code), mh_type=_sel(s.mh_type))
+
+
+def _set_length(buf: bytearray, version: int) -> None:
+    """Fix IPv6 Payload Length, or IPv4 Total Length and header checksum."""
+    if version == 6:
+        _H.pack_into(buf, 4, len(buf) - 40)
+    else:
+        _H.pack_into(buf, 2, len(buf))
+        ihl = (buf[0] & 0x0F) * 4
+        buf[10:12] = b"\x00\x00"
+        _H.pack_into(buf, 10, internet_checksum(bytes(buf[:ihl])))
+
+
+def _outer_header(sa: SecurityAssociation, next_header: int, body_length: int) -> bytes:
+    """The outer header of a tunnel-mode packet (RFC 4301 §5.1.2)."""
+    src, dst = sa.tunnel_source, sa.tunnel_destination
+    assert src is not None and dst is not None  # tunnel SAs always have both
+    if len(src) == 16:
+        return struct.pack("!IHBB", 6 << 28, body_length, next_header, 64) + src + dst
+    # IPv4: DF set and Identification 0 for an atomic datagram (RFC 6864 §4).
+    header = bytearray(struct.pack("!BBHHHBBH", 0x45, 0, 20 + body_length, 0, 0x4000, 64,
+                                   next_header, 0) + src + dst)
+    _H.pack_into(header, 10, internet_checksum(bytes(header)))
+    return bytes(header)
+
+
+def _inner_packet(inner: bytes, next_header: int) -> bytes:
+    """The inner packet of a tunnel, without TFC padding (RFC 4303 §2.7: the
+    inner header's length says where the packet ends)."""
+    if next_header == IPV6_IN_IP:
+        if len(inner) < 40 or inner[0] >> 4 != 6:
+            raise DecodeError("IPsec tunnel", "inner packet is not IPv6", 0)
+        end = 40 + _H.unpack_from(inner, 4)[0]
+    else:
+        if len(inner) < 20 or inner[0] >> 4 != 4:
+            raise DecodeError("IPsec tunnel", "inner packet is not IPv4", 0)
+        end = _H.unpack_from(inner, 2)[0]
+    if end > len(inner):
+        raise DecodeError("IPsec tunnel", f"inner packet claims {end} octets, "
+                                          f"{len(inner)} arrived", 0)
+    return inner[:end]
+
+
+class Engine:
+    """SPD + SAD + ESP/AH processing for one node (RFC 4301 §5).
+
+    ``rng(n)`` returns ``n`` random octets; it is used only for CBC IVs (pass
+    ``os.urandom`` in real use, a fixed generator in tests). Outbound SAs are
+    found through :meth:`SAD.outbound` by the SPD entry that matched; inbound
+    SAs carry their SPD entry as ``policy`` so that the decapsulated packet can
+    be checked against it.
+    """
+
+    def __init__(self, spd: SPD, sad: SAD, *, rng: RNG | None = None,
+                 tracer: Tracer | None = None) -> None:
+        self.spd = spd
+        self.sad = sad
+        self.rng = rng
+        self.tracer = tracer
+        self._flows: dict[tuple[object, ...], Entry | None] = {}
+        self._flows_generation = -1
+
+    # -- SPD with a flow cache -------------------------------------------------
+
+    def _policy(self, s: Skim, direction: Direction) -> tuple[Entry | None, Traffic | None]:
+        """The SPD entry for a packet; repeated flows hit a cache that any SPD
+        change invalidates."""
+        if self._flows_generation != self.spd.generation or len(self._flows) > _FLOW_CACHE_LIMIT:
+            self._flows.clear()
+            self._flows_generation = self.spd.generation
+        key = (direction, s.src, s.dst, s.home_address, s.final_dst, s.protocol, s.sport,
+               s.dport, s.icmp_type, s.icmp_code, s.mh_type)
+        try:
+            return self._flows[key], None
+        except KeyError:
+            traffic = traffic_of(s, direction)
+            entry = self.spd.lookup(direction, traffic)
+            self._flows[key] = entry
+            return entry, traffic
+
+    # -- outbound --------------------------------------------------------------
+
+    def outbound(self, packet: bytes, *, now: float) -> OutboundResult:
+        """Process a packet this node sends (RFC 4301 §5.1)."""
+        s = skim(packet)
+        entry, _ = self._policy(s, Direction.OUTBOUND)
+        if entry is None or entry.action is Action.DISCARD:
+            return OutboundResult(Verdict.DISCARDED, None, entry)
+        if entry.action is Action.BYPASS:
+            return OutboundResult(Verdict.BYPASSED, packet, entry)
+        bundle = self.sad.outbound(entry)
+        if bundle is None:
+            return OutboundResult(Verdict.ACQUIRE, None, entry)
+        out = packet
+        events: list[LifetimeEvent] = []
+        for sa in bundle:  # ESP first, then AH outside it (RFC 4301 §4.5)
+            out = self._protect(sa, out, s, now)
+            s = skim(out)
+            events.extend(sa.take_events())
+        return OutboundResult(Verdict.PROTECTED, out, entry, tuple(bundle), tuple(events))
+
+    def _protect(self, sa: SecurityAssociation, packet: bytes, s: Skim, now: float) -> bytes:
+        tunnel = sa.mode is Mode.TUNNEL
+        if tunnel:
+            inner_nh = IPV6_IN_IP if s.version == 6 else IPV4_IN_IP
+            if sa.protocol is Protocol.ESP:
+                body = esp.protect(sa, inner_nh, packet, now=now, rng=self.rng,
+                                   tracer=self.tracer)
+                return _outer_header(sa, 50, len(body)) + body
+            return self._ah_tunnel(sa, inner_nh, packet, now)
+        if s.fragment:
+            raise UsageError("transport-mode IPsec applies to whole packets, not fragments "
+                             "(RFC 4301 §7)")
+        head = bytearray(packet[: s.insert_at])
+        next_header = head[s.nh_at]
+        if sa.protocol is Protocol.ESP:
+            head[s.nh_at] = 50
+            head += esp.protect(sa, next_header, packet[s.insert_at :], now=now, rng=self.rng,
+                                tracer=self.tracer)
+            _set_length(head, s.version)
+            return bytes(head)
+        return self._ah_transport(sa, head, next_header, packet[s.insert_at :], s, now)
+
+    def _ah_transport(self, sa: SecurityAssociation, head: bytearray, next_header: int,
+                      rest: bytes, s: Skim, now: float) -> bytes:
+        ipv6 = s.version == 6
+        length = ah.header_length(sa, ipv6=ipv6)
+        head[s.nh_at] = 51
+        placeholder = head + bytes(length) + rest
+        placeholder[len(head)] = next_header
+        placeholder[len(head) + 1] = length // 4 - 2
+        _set_length(placeholder, s.version)
+        normalised = ah_icv_input(bytes(placeholder))
+        cut = len(head)
+        header = ah.protect(sa, next_header, normalised[:cut], normalised[cut + length :],
+                            now=now, ipv6=ipv6)
+        out = placeholder[:cut] + header + rest
+        return bytes(out)
+
+    def _ah_tunnel(self, sa: SecurityAssociation, inner_nh: int, inner: bytes,
+                   now: float) -> bytes:
+        ipv6 = sa.tunnel_source is not None and len(sa.tunnel_source) == 16
+        length = ah.header_length(sa, ipv6=ipv6)
+        outer = bytearray(_outer_header(sa, 51, length + len(inner)))
+        placeholder = outer + bytes(length) + inner
+        placeholder[len(outer)] = inner_nh
+        placeholder[len(outer) + 1] = length // 4 - 2
+        normalised = ah_icv_input(bytes(placeholder))
+        cut = len(outer)
+        header = ah.protect(sa, inner_nh, normalised[:cut], normalised[cut + length :],
+                            now=now, ipv6=ipv6)
+        return bytes(outer) + header + inner
+
+    # -- inbound ---------------------------------------------------------------
+
+    def inbound(self, packet: bytes, *, now: float) -> InboundResult:
+        """Process a packet addressed to this node (RFC 4301 §5.2).
+
+        Raises, for the first check that fails: :class:`DecodeError` /
+        :class:`Truncated` (malformed packet), :class:`UnknownSPI`,
+        :class:`SAExpired`, :class:`ReplayError`, :class:`IntegrityError`,
+        :class:`PaddingError`, or :class:`PolicyViolation` (the decapsulated
+        packet does not match its SA's policy, or an unprotected packet does
+        not match a BYPASS entry).
+        """
+        s = skim(packet)
+        sas: list[SecurityAssociation] = []
+        events: list[LifetimeEvent] = []
+        current: bytes | None = packet
+        while s.ipsec_at >= 0:
+            assert current is not None
+            current, sa = self._unprotect(current, s, now)
+            sas.append(sa)
+            events.extend(sa.take_events())
+            if current is None:  # an ESP dummy packet: authenticated, then dropped
+                return InboundResult(None, None, tuple(sas), tuple(events))
+            s = skim(current)
+        assert current is not None
+        entry, traffic = self._policy(s, Direction.INBOUND)
+        if sas:
+            policy = sas[-1].policy
+            if isinstance(policy, Entry):
+                if traffic is None:
+                    traffic = traffic_of(s, Direction.INBOUND)
+                if not policy.selector.matches(traffic, Direction.INBOUND):
+                    raise PolicyViolation(
+                        f"packet {traffic.remote} -> {traffic.local} arrived on SA "
+                        f"0x{sas[-1].spi:08x} but does not match that SA's policy "
+                        f"{policy.name or '(unnamed)'} (RFC 4301 §5.2 step 4)")
+                entry = policy
+            return InboundResult(current, entry, tuple(sas), tuple(events))
+        if entry is None or entry.action is not Action.BYPASS:
+            why = ("no SPD entry matches it" if entry is None else
+                   f"SPD entry {entry.name or '(unnamed)'} says {entry.action.value}")
+            raise PolicyViolation(f"unprotected inbound packet dropped: {why} (RFC 4301 §5.2)")
+        return InboundResult(current, entry)
+
+    def _unprotect(self, packet: bytes, s: Skim, now: float,
+                   ) -> tuple[bytes | None, SecurityAssociation]:
+        at = s.ipsec_at
+        dst = s.final_dst if s.final_dst is not None else s.dst
+        src = s.home_address if s.home_address is not None else s.src
+        if packet[s.nh_at] == 50:
+            result = esp.unprotect(self.sad, packet[at:], now=now, destination=dst, source=src)
+            sa = result.sa
+            if result.dummy:
+                return None, sa
+            next_header, payload = result.next_header, result.payload
+            rest_at = len(packet)
+        else:
+            if at + 2 > len(packet):
+                raise DecodeError("AH", "header runs past the end of the packet", at)
+            ah_end = at + (packet[at + 1] + 2) * 4
+            normalised = ah_icv_input(packet)
+            res = ah.unprotect(self.sad, normalised[:at], packet[at:ah_end] +
+                               normalised[ah_end:], now=now, destination=dst, source=src,
+                               ipv6=s.version == 6)
+            sa = res.sa
+            next_header, payload = res.next_header, b""
+            rest_at = at + res.header_length
+        if sa.mode is Mode.TUNNEL:
+            inner = payload if rest_at == len(packet) else packet[rest_at:]
+            if next_header not in (IPV4_IN_IP, IPV6_IN_IP):
+                raise DecodeError("IPsec tunnel",
+                                  f"Next Header {next_header} is not IPv4 (4) or IPv6 (41)", at)
+            return _inner_packet(inner, next_header), sa
+        out = bytearray(packet[:at])
+        out[s.nh_at] = next_header
+        out += payload if rest_at == len(packet) else packet[rest_at:]
+        _set_length(out, s.version)
+        return bytes(out), sa
