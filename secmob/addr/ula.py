@@ -96,7 +96,8 @@ def global_id_of(prefix: ipaddress.IPv6Network | str) -> bytes:
         net = ipaddress.IPv6Network(prefix) if isinstance(prefix, str) else prefix
     except ValueError as exc:
         raise UsageError(f"not an IPv6 prefix {prefix!r}: {exc}") from None
-    if not isinstance(net, ipaddress.IPv6Network) or not net.subnet_of(ULA_PREFIX) or net.prefixlen < 48:
+    if not isinstance(net, ipaddress.IPv6Network) or not net.subnet_of(ULA_PREFIX) \
+            or net.prefixlen < 48:
         raise UsageError(f"{net} is not a locally assigned ULA prefix of length >= 48 in fd00::/8")
     return net.network_address.packed[1:6]
 
