@@ -31,6 +31,7 @@ from secmob.addr.iid import (
     prefix64,
 )
 from secmob.errors import UsageError
+from secmob.trace import Tracer, emit
 
 __all__ = [
     "LINK_LOCAL_PREFIX",
@@ -105,7 +106,7 @@ def mac_to_eui64(mac: bytes | str) -> bytes:
     return raw[:3] + _FFFE + raw[3:]
 
 
-def modified_eui64(identifier: bytes | str) -> bytes:
+def modified_eui64(identifier: bytes | str, tracer: Tracer | None = None) -> bytes:
     """The modified EUI-64 interface identifier (RFC 4291 §2.5.1, Appendix A).
 
     ``identifier`` is a 48-bit MAC (widened with ``FF FE`` first) or a 64-bit
@@ -114,7 +115,13 @@ def modified_eui64(identifier: bytes | str) -> bytes:
     """
     raw = parse_mac(identifier)
     eui = mac_to_eui64(raw) if len(raw) == MAC_OCTETS else raw
-    return bytes([eui[0] ^ U_BIT]) + eui[1:]
+    out = bytes([eui[0] ^ U_BIT]) + eui[1:]
+    if tracer is not None:
+        widened = "(MAC[0..2] | FF FE | MAC[3..5])" if len(raw) == MAC_OCTETS else "EUI-64"
+        formula = f"IID = {widened} with the u bit (0x02 of octet 0) inverted"
+        emit(tracer, "modified EUI-64", formula, "RFC 4291 §2.5.1, Appendix A",
+             {"identifier": raw}, out)
+    return out
 
 
 def eui64_from_iid(iid: bytes) -> bytes:
