@@ -28,17 +28,25 @@ Every case has an ``operation``:
   ``{"address", "reachable"?, "encapsulated"?}``) and ``candidates`` as above.
   Outputs ``order`` (``"D1 (src S1); D2 (src S2)"``) and ``rule`` (the rule that
   put the first destination before the second).
+
+Both selection operations take an optional ``policy``: a list of
+``[prefix, precedence, label]`` rows replacing the default table of
+RFC 6724 §2.1 (as in the examples of §10.3-§10.7).
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
 from secmob.addr.eui64 import link_local_address, mac_from_iid, modified_eui64, slaac_address
 from secmob.addr.iid import as_address, is_reserved_iid
 from secmob.addr.selection import (
+    DEFAULT_CONTEXT,
     Destination,
+    PolicyEntry,
+    SelectionContext,
     SourceCandidate,
     compare_destinations,
     compare_sources,
@@ -107,15 +115,28 @@ def _iid_or_mac(case: Case) -> bytes:
     return case.hex("iid") if case.has("iid") else case.hex("identifier")
 
 
+def _context(case: Case) -> SelectionContext:
+    if not case.has("policy"):
+        return DEFAULT_CONTEXT
+    rows = case.raw("policy")
+    try:
+        table = tuple(PolicyEntry(ipaddress.IPv6Network(p), int(prec), int(lab))
+                      for p, prec, lab in rows)
+    except (TypeError, ValueError):
+        raise _bad(case, "policy", "must be a list of [prefix, precedence, label]") from None
+    return SelectionContext(table=table)
+
+
 def _source_selection(case: Case) -> dict[str, Output]:
     cands = _candidates(case)
+    ctx = _context(case)
     dest = as_address(case.text("destination"))
-    chosen = select_source(dest, cands)
+    chosen = select_source(dest, cands, ctx)
     if chosen is None:
         return {"source": None, "rule": None}
     others = [c for c in cands if c is not chosen and c.address.version == dest.version]
-    runner = select_source(dest, others)
-    rule = compare_sources(chosen, runner, dest).rule if runner is not None else None
+    runner = select_source(dest, others, ctx)
+    rule = compare_sources(chosen, runner, dest, ctx).rule if runner is not None else None
     return {"source": str(chosen.address), "rule": rule}
 
 
@@ -123,12 +144,13 @@ def _destination_ordering(case: Case) -> dict[str, Output]:
     raw = case.raw("destinations")
     if not isinstance(raw, list) or not raw:
         raise _bad(case, "destinations", "must be a non-empty list")
-    dests = destinations_for([_destination(case, d) for d in raw], _candidates(case))
-    ordered = order_destinations(dests)
+    ctx = _context(case)
+    dests = destinations_for([_destination(case, d) for d in raw], _candidates(case), ctx)
+    ordered = order_destinations(dests, ctx)
     text = "; ".join(
         f"{d.address} (src {d.source.address if d.source else 'undefined'})" for d in ordered
     )
-    rule = compare_destinations(ordered[0], ordered[1]).rule if len(ordered) > 1 else None
+    rule = compare_destinations(ordered[0], ordered[1], ctx).rule if len(ordered) > 1 else None
     return {"order": text, "rule": rule}
 
 
