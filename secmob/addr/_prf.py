@@ -34,8 +34,13 @@ def acceptable(iid: bytes, in_use: Collection[bytes]) -> bool:
 PRF: TypeAlias = "str | Callable[[bytes], bytes]"
 
 
+_NAMED: dict[str, tuple[str, Callable[[bytes], bytes]]] = {}
+
+
 def resolve_prf(prf: PRF) -> tuple[str, Callable[[bytes], bytes]]:
     """``(name, function)`` for a hashlib name (``"sha256"``) or a callable."""
+    if isinstance(prf, str) and prf in _NAMED:
+        return _NAMED[prf]
     if callable(prf):
         name = getattr(prf, "__name__", "F")
 
@@ -57,12 +62,17 @@ def resolve_prf(prf: PRF) -> tuple[str, Callable[[bytes], bytes]]:
             "sha3_256 or a callable"
         )
 
+    ctor = getattr(hashlib, name, None)
+
     def digest(data: bytes) -> bytes:
+        if ctor is not None:
+            return bytes(ctor(data).digest())
         return hashlib.new(name, data).digest()
 
     label = name.upper()
     if name.startswith("sha") and "_" not in name:
         label = "SHA-" + name[3:]
+    _NAMED[prf] = (label, digest)
     return label, digest
 
 

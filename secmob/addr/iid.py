@@ -18,6 +18,7 @@ Bad input raises :class:`~secmob.errors.UsageError`.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 from typing import TypeAlias
@@ -96,9 +97,13 @@ def reserved_iid_reason(iid: bytes) -> str | None:
     return None
 
 
+_BOUNDS = tuple((r.first, r.last) for r in RESERVED_IIDS)
+
+
 def is_reserved_iid(iid: bytes) -> bool:
     """True if ``iid`` lies in a reserved range of RFC 5453 §3 / the IANA registry."""
-    return reserved_iid_reason(iid) is not None
+    value = int.from_bytes(check_iid(iid), "big")
+    return any(first <= value <= last for first, last in _BOUNDS)
 
 
 def prefix64(prefix: PrefixLike) -> bytes:
@@ -112,14 +117,24 @@ def prefix64(prefix: PrefixLike) -> bytes:
     if isinstance(prefix, (bytes, bytearray)):
         return check_iid(bytes(prefix), "prefix")
     if isinstance(prefix, str):
-        try:
-            net = ipaddress.IPv6Network(prefix.strip())
-        except ValueError as exc:
-            raise UsageError(f"not an IPv6 prefix {prefix!r}: {exc}") from None
-    elif isinstance(prefix, ipaddress.IPv6Network):
+        return _prefix64_text(prefix)
+    if isinstance(prefix, ipaddress.IPv6Network):
         net = prefix
     else:
         raise UsageError(f"prefix must be text, bytes or IPv6Network, got {type(prefix).__name__}")
+    return _prefix64_net(net)
+
+
+@functools.lru_cache(maxsize=256)
+def _prefix64_text(text: str) -> bytes:
+    try:
+        net = ipaddress.IPv6Network(text.strip())
+    except ValueError as exc:
+        raise UsageError(f"not an IPv6 prefix {text!r}: {exc}") from None
+    return _prefix64_net(net)
+
+
+def _prefix64_net(net: ipaddress.IPv6Network) -> bytes:
     if net.prefixlen != 64:
         raise UsageError(
             f"prefix {net} has length {net.prefixlen}; SLAAC needs a /64 so that prefix "

@@ -58,7 +58,7 @@ def stable_iid(
     ``dad_counter`` is 0 for the first attempt; after a DAD failure call again
     with the returned ``dad_counter + 1``. More than ``idgen_retries`` DAD
     retries raises :class:`UsageError` (§6: give up and log). The secret key
-    must be at least 128 bits (§5: "at least 128 bits").
+    must be at least 128 bits (§5 recommends that length; secmob requires it).
     """
     if isinstance(dad_counter, bool) or not isinstance(dad_counter, int) or dad_counter < 0:
         raise UsageError(f"DAD_Counter must be a non-negative integer, got {dad_counter!r}")
@@ -68,7 +68,8 @@ def stable_iid(
             "stops trying here; no stable address can be configured for this prefix"
         )
     if not isinstance(secret_key, bytes) or len(secret_key) < 16:
-        raise UsageError("secret_key must be bytes of at least 128 bits (RFC 7217 §5)")
+        raise UsageError("secret_key must be bytes of at least 128 bits (the length RFC 7217 §5 "
+                         "recommends)")
     return rid_iid(
         _RFC, _FORMULA,
         [("Prefix", prefix64(prefix)), ("Net_Iface", net_iface), ("Network_ID", network_id)],
