@@ -518,3 +518,32 @@ def test_explain_addr_topic() -> None:
     assert "modified EUI-64" in names and "MD5(history | IID)" in names
     assert "SHA-1(time | EUI-64)" in names and "RID (SHA-256)" in names
     assert rec.find("modified EUI-64").output == bytes.fromhex("365678fffe9abcde")
+
+
+# --------------------------------------------------------------------------
+# RFC 4862 §5.5.3 Prefix Information processing
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("prefix", "kw", "reason"), [
+    ("2001:db8:1::/64", {}, None),
+    ("2001:db8:1::/64", {"autonomous": False}, "§5.5.3 a"),
+    ("fe80::/64", {}, "§5.5.3 b"),
+    ("2001:db8:1::/64", {"preferred_lifetime": 9000}, "§5.5.3 c"),
+    ("2001:db8::/48", {}, "§5.5.3 d"),
+])
+def test_slaac_ignore_reason(prefix: str, kw: dict[str, object], reason: str | None) -> None:
+    args: dict[str, object] = {"valid_lifetime": 3600, "preferred_lifetime": 1800, **kw}
+    got = eui64.slaac_ignore_reason(prefix, **args)  # type: ignore[arg-type]
+    assert got == reason if reason is None else reason in str(got)
+
+
+@pytest.mark.parametrize(("received", "remaining", "auth", "want"), [
+    (10000, 50000, False, 10000),   # 1: more than two hours
+    (600, 300, False, 600),         # 1: more than remaining
+    (600, 3600, False, 3600),       # 2: remaining <= 2 h, unauthenticated: ignored
+    (600, 3600, True, 600),         # 2: authenticated RA
+    (600, 86400, False, 7200),      # 3: reset to two hours
+])
+def test_two_hour_rule(received: float, remaining: float, auth: bool, want: float) -> None:
+    assert eui64.updated_valid_lifetime(received, remaining, auth) == want

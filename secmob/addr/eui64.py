@@ -44,6 +44,8 @@ __all__ = [
     "modified_eui64",
     "parse_mac",
     "slaac_address",
+    "slaac_ignore_reason",
+    "updated_valid_lifetime",
 ]
 
 MAC_OCTETS = 6
@@ -176,3 +178,55 @@ def slaac_address(prefix: PrefixLike, iid_or_mac: bytes | str) -> ipaddress.IPv6
             "§5.5.3 (b) ignores it in a Prefix Information option; use link_local_address()"
         )
     return form_address(bits, _iid_of(iid_or_mac))
+
+
+def slaac_ignore_reason(
+    prefix: ipaddress.IPv6Network | str,
+    *,
+    autonomous: bool = True,
+    valid_lifetime: float,
+    preferred_lifetime: float,
+) -> str | None:
+    """Why RFC 4862 §5.5.3 ignores a Prefix Information option, or None if it
+    may be used for autoconfiguration.
+
+    Checks (a) the Autonomous flag, (b) the link-local prefix, (c) preferred
+    lifetime greater than valid lifetime and (d) prefix length + 64 != 128.
+    """
+    try:
+        net = ipaddress.IPv6Network(prefix) if isinstance(prefix, str) else prefix
+    except ValueError as exc:
+        raise UsageError(f"not an IPv6 prefix {prefix!r}: {exc}") from None
+    if not autonomous:
+        return "autonomous flag not set (RFC 4862 §5.5.3 a)"
+    if net.subnet_of(ipaddress.IPv6Network("fe80::/10")):
+        return "link-local prefix (RFC 4862 §5.5.3 b)"
+    if preferred_lifetime > valid_lifetime:
+        return "preferred lifetime greater than valid lifetime (RFC 4862 §5.5.3 c)"
+    if net.prefixlen + 64 != 128:
+        return f"prefix length {net.prefixlen} + 64-bit IID != 128 (RFC 4862 §5.5.3 d)"
+    return None
+
+
+TWO_HOURS = 7200
+
+
+def updated_valid_lifetime(received: float, remaining: float, authenticated: bool = False
+                           ) -> float:
+    """The valid lifetime of an existing autoconfigured address after a new
+    Prefix Information option for its prefix (RFC 4862 §5.5.3 e):
+
+    1. received > 2 hours or received > RemainingLifetime: take ``received``;
+    2. else if RemainingLifetime <= 2 hours: keep ``remaining`` unless the Router
+       Advertisement was authenticated (e.g. SEND), then take ``received``;
+    3. otherwise: 2 hours.
+
+    The rule keeps a forged advertisement from expiring an address at once.
+    """
+    if received < 0 or remaining < 0:
+        raise UsageError("lifetimes cannot be negative")
+    if received > TWO_HOURS or received > remaining:
+        return received
+    if remaining <= TWO_HOURS:
+        return received if authenticated else remaining
+    return TWO_HOURS
