@@ -4,6 +4,8 @@ import argparse
 import hashlib
 import ipaddress
 import itertools
+import random
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
@@ -547,3 +549,73 @@ def test_slaac_ignore_reason(prefix: str, kw: dict[str, object], reason: str | N
 ])
 def test_two_hour_rule(received: float, remaining: float, auth: bool, want: float) -> None:
     assert eui64.updated_valid_lifetime(received, remaining, auth) == want
+
+
+# --------------------------------------------------------------------------
+# RFC 6724: properties over generated candidates
+# --------------------------------------------------------------------------
+
+_PREFIXES = ["2001:db8:1::", "2001:db8:3::", "fe80::", "2002:c633:6401::", "fd00::", "fec0::"]
+candidates = st.builds(
+    lambda p, host, **kw: SourceCandidate(A(p) + host, **kw),
+    st.sampled_from(_PREFIXES), st.integers(1, 2**16),
+    deprecated=st.booleans(), home=st.booleans(), care_of=st.booleans(),
+    temporary=st.booleans(), on_outgoing_interface=st.booleans(), from_next_hop=st.booleans(),
+)
+dests = st.builds(lambda p, host: A(p) + host, st.sampled_from([*_PREFIXES, "ff05::", "ff02::"]),
+                  st.integers(1, 2**16))
+
+
+@given(candidates, candidates, dests)
+def test_source_comparison_is_antisymmetric(a: SourceCandidate, b: SourceCandidate,
+                                            d: ipaddress.IPv6Address) -> None:
+    ab, ba = selection.compare_sources(a, b, d), selection.compare_sources(b, a, d)
+    assert ab.preference == -ba.preference and ab.rule == ba.rule
+
+
+plain_candidates = candidates.map(lambda c: replace(c, home=False, care_of=False))
+
+
+@given(st.lists(plain_candidates, min_size=1, max_size=6, unique_by=lambda c: c.address), dests)
+def test_selected_source_beats_or_ties_every_other(cands: list[SourceCandidate],
+                                                   d: ipaddress.IPv6Address) -> None:
+    # without rule 4 every rule orders all pairs, so the choice is a maximum
+    chosen = selection.select_source(d, cands)
+    assert chosen is not None
+    assert all(selection.compare_sources(chosen, o, d).preference >= 0 for o in cands)
+
+
+@given(st.lists(candidates, min_size=1, max_size=6, unique_by=lambda c: c.address), dests,
+       st.randoms(use_true_random=False))
+def test_source_choice_does_not_depend_on_input_order(cands: list[SourceCandidate],
+                                                      d: ipaddress.IPv6Address,
+                                                      rnd: random.Random) -> None:
+    shuffled = cands[:]
+    rnd.shuffle(shuffled)
+    a, b = selection.select_source(d, cands), selection.select_source(d, shuffled)
+    assert a is not None and b is not None
+    assert selection.compare_sources(a, b, d).preference == 0
+
+
+def test_rule4_partial_order_does_not_make_the_choice_order_dependent() -> None:
+    # plain P ties home H, P loses to temporary care-of C (rule 7), H beats C (rule 4):
+    # §5 discards C at rule 4, whatever the order of the candidates
+    d = A("2001:db8:1::2")
+    p = C("2001:db8:1::1")
+    h = C("2001:db8:1::3", home=True)
+    c = C("2001:db8:3::1", care_of=True, temporary=True)
+    for perm in itertools.permutations([p, h, c]):
+        assert selection.select_source(d, list(perm)) in (p, h)
+
+
+@given(st.lists(st.builds(lambda a, s, r, e: Destination(a, s, reachable=r, encapsulated=e),
+                          dests, candidates, st.booleans(), st.booleans()),
+                min_size=1, max_size=5, unique_by=lambda x: x.address))
+def test_destination_order_is_a_permutation_and_first_is_unbeaten(ds: list[Destination]) -> None:
+    out = selection.order_destinations(ds)
+    assert sorted(map(str, (x.address for x in out))) == sorted(map(str, (x.address for x in ds)))
+    plain = [replace(x, source=replace(x.source, home=False, care_of=False)) for x in ds
+             if x.source is not None]
+    if len(plain) == len(ds):
+        first = selection.order_destinations(plain)[0]
+        assert all(selection.compare_destinations(first, o).preference >= 0 for o in plain)

@@ -22,7 +22,6 @@ address unless told otherwise (RFC 6724 §5, RFC 6275 §11.3.1).
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -321,16 +320,23 @@ def compare_sources(sa: SourceCandidate, sb: SourceCandidate, destination: str |
 def select_source(destination: str | Address, candidates: Iterable[SourceCandidate],
                   ctx: SelectionContext = DEFAULT_CONTEXT) -> SourceCandidate | None:
     """The source address RFC 6724 §5 selects for ``destination`` from the
-    candidates of the same address family; None if there is none. Ties after
-    rule 8 keep the earlier candidate (the RFC leaves this to the implementation)."""
+    candidates of the same address family; None if there is none.
+
+    Rules are applied as §5 describes them: each rule keeps the candidates no
+    other remaining candidate beats under that rule and discards the rest;
+    later rules only break ties among those kept. (Rule 4 orders only some
+    pairs, so a pair-wise running maximum could depend on the input order.)
+    Ties left after rule 8 go to the earliest candidate (the RFC leaves this
+    to the implementation).
+    """
     d = as_address(destination)
-    best: SourceCandidate | None = None
-    for cand in candidates:
-        if cand.address.version != d.version:
-            continue
-        if best is None or compare_sources(cand, best, d, ctx).preference > 0:
-            best = cand
-    return best
+    remaining = [c for c in candidates if c.address.version == d.version]
+    for _, rule in SOURCE_RULES:
+        if len(remaining) <= 1:
+            break
+        remaining = [a for a in remaining
+                     if not any(rule(b, a, d, ctx) > 0 for b in remaining if b is not a)]
+    return remaining[0] if remaining else None
 
 
 # --------------------------------------------------------------------------
@@ -436,12 +442,26 @@ def compare_destinations(da: Destination, db: Destination,
 
 def order_destinations(destinations: Sequence[Destination],
                        ctx: SelectionContext = DEFAULT_CONTEXT) -> list[Destination]:
-    """``destinations`` sorted by RFC 6724 §6 (a stable sort: rule 10)."""
+    """``destinations`` ordered by RFC 6724 §6.
 
-    def cmp(a: Destination, b: Destination) -> int:
-        return -compare_destinations(a, b, ctx).preference
-
-    return sorted(destinations, key=functools.cmp_to_key(cmp))
+    The list is built front to back: each position takes the destination that
+    survives rules 1-9 applied in turn to those still unplaced (each rule
+    discarding the ones another beats), and among survivors the one that came
+    first in the original list (rule 10). For rules that order every pair this
+    is the stable sort the RFC describes; it stays well defined for rule 4,
+    which orders only some pairs.
+    """
+    remaining = list(destinations)
+    ordered: list[Destination] = []
+    while remaining:
+        best = remaining
+        for _, rule in DESTINATION_RULES:
+            if len(best) == 1:
+                break
+            best = [a for a in best if not any(rule(b, a, ctx) > 0 for b in best if b is not a)]
+        ordered.append(best[0])
+        remaining = [x for x in remaining if x is not best[0]]
+    return ordered
 
 
 def destinations_for(addresses: Iterable[str | Address | Destination],

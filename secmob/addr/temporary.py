@@ -52,6 +52,7 @@ __all__ = [
     "temporary_lifetimes",
 ]
 
+
 def _rng_bytes(rng: Callable[[int], bytes], n: int) -> bytes:
     out = rng(n)
     if not isinstance(out, bytes) or len(out) != n:
