@@ -619,3 +619,13 @@ def test_destination_order_is_a_permutation_and_first_is_unbeaten(ds: list[Desti
     if len(plain) == len(ds):
         first = selection.order_destinations(plain)[0]
         assert all(selection.compare_destinations(first, o).preference >= 0 for o in plain)
+
+
+def test_candidates_validate_their_address() -> None:
+    assert SourceCandidate("2001:db8::1").address == A("2001:db8::1")  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="not an IPv4 or IPv6 address"):
+        SourceCandidate.of("2001:db8::zz")
+    with pytest.raises(UsageError, match="prefix_len"):
+        SourceCandidate.of("10.0.0.1", prefix_len=40)
+    with pytest.raises(UsageError):
+        Destination("nowhere")  # type: ignore[arg-type]

@@ -197,6 +197,12 @@ class SourceCandidate:
     from_next_hop: bool = True
     prefix_len: int | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "address", as_address(self.address))
+        if self.prefix_len is not None and not 0 <= self.prefix_len <= self.address.max_prefixlen:
+            raise UsageError(f"prefix_len {self.prefix_len} is not a valid prefix length for "
+                             f"{self.address}")
+
     @classmethod
     def of(cls, address: str | Address, **attrs: bool | int | None) -> SourceCandidate:
         """A candidate from text or an address object, with attributes as keywords."""
@@ -354,6 +360,9 @@ class Destination:
     source: SourceCandidate | None = None
     reachable: bool = True
     encapsulated: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "address", as_address(self.address))
 
 
 DestinationRule = Callable[[Destination, Destination, SelectionContext], int]
