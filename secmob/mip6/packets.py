@@ -1,0 +1,218 @@
+"""Packets exchanged by the Mobile IPv6 nodes (RFC 6275 §6.3, §6.4, §9.3,
+§10.4; IPv6-in-IPv6 tunnels of RFC 2473 §3) and the records the nodes keep.
+
+:func:`build` makes an IPv6 packet carrying a Mobility Header message or an
+upper-layer payload, with a type 2 Routing header (to a mobile node's home
+address through its care-of address) and/or a Home Address destination
+option (from a mobile node's care-of address). The Mobility Header checksum
+uses the home address as source and the home address of the routing header
+as destination, as §6.1.1 asks.
+
+:func:`parse` gives the :class:`Arrival` view of a received packet: the
+addresses an upper layer sees (home address for the source, the routing
+header's address for the destination), the upper-layer protocol and octets.
+:func:`encapsulate` / :func:`decapsulate` are the IPv6-in-IPv6 tunnel of a
+home agent and a mobile node.
+
+The nodes record what they did as :class:`Event` values and keep the
+upper-layer payloads they accepted as :class:`Delivery` values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+from dataclasses import dataclass
+
+from secmob.errors import DecodeError, UsageError
+from secmob.wire import mobility as mh
+from secmob.wire.ipv6 import (
+    ESP,
+    DestinationOptions,
+    ExtensionHeader,
+    IPv6Header,
+    IPv6Packet,
+    RoutingType2,
+)
+from secmob.wire.l4 import Segment
+from secmob.wire.options import HomeAddressOption, layout_options
+
+__all__ = [
+    "IPV6_IN_IPV6",
+    "Arrival",
+    "Delivery",
+    "Event",
+    "build",
+    "decapsulate",
+    "encapsulate",
+    "mobility_packet",
+    "parse",
+    "show",
+]
+
+IPV6_IN_IPV6 = 41
+"""Next Header value of an encapsulated IPv6 packet (RFC 2473 §3)."""
+ROUTE_DIRECT, ROUTE_TUNNEL, ROUTE_OPTIMISED = "direct", "tunnel", "route-optimised"
+
+
+def show(address: bytes) -> str:
+    """An address in its text form, for messages and reprs."""
+    return str(ipaddress.ip_address(address))
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something a node did or refused: ``kind`` is a short word
+    (``"sent"``, ``"accepted"``, ``"refused"``, ``"discarded"``, ...),
+    ``status`` the Binding Acknowledgement / Binding Error status involved."""
+
+    time: float
+    kind: str
+    detail: str
+    status: int | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """An upper-layer payload a node accepted: the addresses the upper layer
+    sees (home addresses, RFC 6275 §9.3.1, §11.3.3) and how it came
+    (``"direct"``, ``"tunnel"`` or ``"route-optimised"``)."""
+
+    time: float
+    source: bytes
+    destination: bytes
+    protocol: int
+    payload: bytes
+    route: str
+
+    def __repr__(self) -> str:
+        return (f"Delivery({show(self.source)} -> {show(self.destination)}, "
+                f"protocol {self.protocol}, {len(self.payload)} octets, {self.route})")
+
+
+def build(src: bytes, dst: bytes, payload: Segment | bytes, *, protocol: int | None = None,
+          home_address: bytes | None = None, routing_to: bytes | None = None,
+          hop_limit: int = 64) -> bytes:
+    """An IPv6 packet ``src -> dst`` with, when given, a type 2 Routing header
+    naming ``routing_to`` (RFC 6275 §6.4, Segments Left 1) and a Destination
+    Options header with a Home Address option (§6.3), in that order
+    (§6.3: the option follows the routing header). The upper-layer checksum
+    of a segment is computed over the home addresses (RFC 8200 §8.1)."""
+    chain: list[ExtensionHeader] = []
+    if routing_to is not None:
+        chain.append(RoutingType2(0, 1, routing_to))
+    if home_address is not None:
+        chain.append(DestinationOptions(0, layout_options((HomeAddressOption(home_address),))))
+    return IPv6Packet.build(src, dst, chain, payload, protocol=protocol,
+                            hop_limit=hop_limit).to_bytes()
+
+
+def mobility_packet(src: bytes, dst: bytes, message: mh.MobilityMessage | bytes, *,
+                    home_address: bytes | None = None, routing_to: bytes | None = None,
+                    hop_limit: int = 64) -> bytes:
+    """:func:`build` for a Mobility Header message. A message object gets its
+    checksum here (source: the home address when there is a Home Address
+    option; destination: the routing header's address when there is one,
+    §6.1.1); bytes are used as given (e.g. signed by :mod:`secmob.mip6.rr`)."""
+    if isinstance(message, mh.MobilityMessage):
+        message = message.to_bytes(home_address or src, routing_to or dst)
+    return build(src, dst, message, protocol=mh.MH_PROTOCOL, home_address=home_address,
+                 routing_to=routing_to, hop_limit=hop_limit)
+
+
+def encapsulate(outer_src: bytes, outer_dst: bytes, inner: bytes, *,
+                hop_limit: int = 64) -> bytes:
+    """``inner`` inside an IPv6 header ``outer_src -> outer_dst`` with Next
+    Header 41 (RFC 2473 §3)."""
+    if len(inner) > 0xFFFF:
+        raise UsageError("the inner packet does not fit an IPv6 Payload Length")
+    header = IPv6Header(0, 0, len(inner), IPV6_IN_IPV6, hop_limit, outer_src, outer_dst)
+    return IPv6Packet(header, (), inner).to_bytes()
+
+
+def decapsulate(packet: bytes) -> tuple[bytes, bytes]:
+    """The outer source and the inner packet of an IPv6-in-IPv6 packet
+    (RFC 2473 §3.2). Raises :class:`DecodeError` when ``packet`` is not one."""
+    outer = IPv6Packet.parse(packet, decode_upper=False)
+    if outer.chain or outer.header.next_header != IPV6_IN_IPV6:
+        raise DecodeError("IPv6 tunnel", "not an IPv6-in-IPv6 packet (Next Header 41)", 6)
+    assert isinstance(outer.payload, bytes)
+    return outer.header.src, outer.payload
+
+
+def forwarded(packet: bytes) -> bytes:
+    """``packet`` with its Hop Limit decremented, as a router forwards it
+    (RFC 8200 §3); raises :class:`DecodeError` when it reaches zero."""
+    if len(packet) < 40 or packet[7] <= 1:
+        raise DecodeError("IPv6", "Hop Limit exhausted; the packet is not forwarded", 7)
+    return packet[:7] + bytes((packet[7] - 1,)) + packet[8:]
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A received IPv6 packet as a Mobile IPv6 node sees it.
+
+    ``home_address`` is the Home Address option's address, ``routed_to`` the
+    type 2 Routing header's address (when it has a segment left), ``protocol``
+    the last Next Header (50 when ESP hides the rest) and ``payload`` the
+    upper-layer octets."""
+
+    packet: IPv6Packet
+    src: bytes
+    dst: bytes
+    home_address: bytes | None
+    routed_to: bytes | None
+    protocol: int
+    payload: bytes
+
+    @property
+    def source(self) -> bytes:
+        """The source an upper layer sees: the home address if there is one."""
+        return self.home_address if self.home_address is not None else self.src
+
+    @property
+    def destination(self) -> bytes:
+        """The final destination: the routing header's address if there is one."""
+        return self.routed_to if self.routed_to is not None else self.dst
+
+    def mobility(self) -> mh.MobilityMessage:
+        """The Mobility Header message, its checksum verified (§9.2).
+
+        Raises :class:`DecodeError` when the packet carries no Mobility Header,
+        the message is malformed or the checksum is wrong."""
+        if self.protocol != mh.MH_PROTOCOL:
+            raise DecodeError("Mobility Header", f"Next Header is {self.protocol}, not 135", 6)
+        mh.verify_checksum(self.source, self.destination, self.payload)
+        return mh.decode(self.payload)
+
+    def without_mobility_headers(self) -> Arrival:
+        """The same packet with the Home Address option and the routing
+        header applied: source the home address, destination the final one."""
+        return dataclasses.replace(self, src=self.source, dst=self.destination,
+                                   home_address=None, routed_to=None)
+
+
+def parse(packet: bytes) -> Arrival:
+    """The :class:`Arrival` view of ``packet``.
+
+    Raises :class:`DecodeError` / :class:`~secmob.errors.Truncated` for a
+    malformed packet, and :class:`DecodeError` for a type 2 Routing header with
+    a Segments Left other than 0 or 1 (RFC 6275 §6.4)."""
+    p = IPv6Packet.parse(packet, decode_upper=False)
+    home = routed = None
+    protocol = p.header.next_header
+    for h in p.chain:
+        if isinstance(h, DestinationOptions) and (a := h.home_address()) is not None:
+            home = a
+        elif isinstance(h, RoutingType2):
+            if h.segments_left > 1:
+                raise DecodeError("Routing", f"type 2 Segments Left {h.segments_left}, "
+                                  "expected 0 or 1 (RFC 6275 §6.4)", 43)
+            if h.segments_left == 1:
+                routed = h.address
+        if isinstance(h, ESP):
+            protocol = 50
+            break
+        protocol = h.next_header
+    payload = p.payload if isinstance(p.payload, bytes) else p.payload.to_bytes()
+    return Arrival(p, p.header.src, p.header.dst, home, routed, protocol, payload)
