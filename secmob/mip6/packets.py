@@ -21,8 +21,10 @@ upper-layer payloads they accepted as :class:`Delivery` values.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import ipaddress
 from dataclasses import dataclass
+from typing import Protocol
 
 from secmob.errors import DecodeError, UsageError
 from secmob.wire import mobility as mh
@@ -42,12 +44,19 @@ __all__ = [
     "Arrival",
     "Delivery",
     "Event",
+    "InboundDecision",
+    "OutboundDecision",
+    "ProtectingSA",
+    "Protection",
     "build",
     "decapsulate",
     "encapsulate",
+    "forwarded",
     "mobility_packet",
     "parse",
+    "protect",
     "show",
+    "tunnel",
 ]
 
 IPV6_IN_IPV6 = 41
@@ -216,3 +225,76 @@ def parse(packet: bytes) -> Arrival:
         protocol = h.next_header
     payload = p.payload if isinstance(p.payload, bytes) else p.payload.to_bytes()
     return Arrival(p, p.header.src, p.header.dst, home, routed, protocol, payload)
+
+
+# --------------------------------------------------------------------------
+# The IPsec engine, as the nodes see it (they take one; mip6 does not
+# import secmob.ipsec). secmob.ipsec.engine.Engine satisfies these.
+# --------------------------------------------------------------------------
+
+
+class ProtectingSA(Protocol):
+    """What a node reads of a security association."""
+
+    @property
+    def spi(self) -> int: ...
+
+    @property
+    def mode(self) -> enum.Enum: ...
+
+
+class OutboundDecision(Protocol):
+    """What a node reads of :meth:`Engine.outbound`'s result."""
+
+    @property
+    def verdict(self) -> enum.Enum: ...
+
+    @property
+    def packet(self) -> bytes | None: ...
+
+    @property
+    def sas(self) -> tuple[ProtectingSA, ...]: ...
+
+
+class InboundDecision(Protocol):
+    """What a node reads of :meth:`Engine.inbound`'s result."""
+
+    @property
+    def packet(self) -> bytes | None: ...
+
+    @property
+    def sas(self) -> tuple[ProtectingSA, ...]: ...
+
+
+class Protection(Protocol):
+    """An IPsec engine: :class:`secmob.ipsec.engine.Engine` (RFC 4301 §5)."""
+
+    def outbound(self, packet: bytes, *, now: float) -> OutboundDecision: ...
+
+    def inbound(self, packet: bytes, *, now: float) -> InboundDecision: ...
+
+
+def protect(engine: Protection, packet: bytes, now: float) -> tuple[bytes | None, str]:
+    """``packet`` as the SPD lets it leave (ESP-protected or bypassing), or
+    ``None`` with the reason (discarded, or no SA yet)."""
+    res = engine.outbound(packet, now=now)
+    if res.verdict.value in ("protected", "bypassed"):
+        return res.packet, str(res.verdict.value)
+    return None, str(res.verdict.value)
+
+
+def tunnel(engine: Protection, inner: bytes, outer_src: bytes, outer_dst: bytes,
+           now: float) -> tuple[bytes | None, str]:
+    """``inner`` tunnelled ``outer_src -> outer_dst`` (RFC 6275 §10.4.1,
+    §11.3.1): by the engine when an ESP tunnel-mode policy covers it
+    (RFC 3776 §5), else as IPv6-in-IPv6 whose outer packet the SPD then
+    checks. Returns ``None`` and the reason when the SPD stops it."""
+    res = engine.outbound(inner, now=now)
+    verdict = str(res.verdict.value)
+    if verdict == "protected":
+        if res.sas and str(res.sas[0].mode.value) == "tunnel":
+            return res.packet, "esp-tunnel"
+        return None, "transport-mode policy on a tunnelled packet"
+    if verdict != "bypassed":
+        return None, verdict
+    return protect(engine, encapsulate(outer_src, outer_dst, inner), now)
