@@ -26,6 +26,7 @@ from secmob.mip6 import packets, rr
 from secmob.mip6.cn import CorrespondentNode
 from secmob.wire import l4
 from secmob.wire import mobility as mh
+from secmob.wire.mobility_options import BindingAuthorizationData
 from tests._mip6_nodes import CN, COA, HOA, rng
 
 
@@ -145,7 +146,7 @@ def test_expired_nonce_indices(home_at: float, care_at: float, status: int) -> N
         mn.receive(m, 200)  # tokens still young at the mobile node
     [pkt] = send_bu(cn, mn, 5, 50, 241)
     ba = ba_of(pkt)
-    assert ba.status == status and ba.option(mh.BindingAuthorizationData) is None  # §6.1.8
+    assert ba.status == status and ba.option(BindingAuthorizationData) is None  # §6.1.8
     assert IPv6(pkt)[MIP6MH_BA].status == status
     assert cn.cache.lookup(HOA, 241) is None
 

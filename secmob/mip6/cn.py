@@ -106,7 +106,7 @@ class CorrespondentNode:
         return build(self.address, entry.care_of_address, payload, protocol=protocol,
                      routing_to=destination)
 
-    def next_deadline(self) -> float | None:
+    def next_deadline(self, now: float) -> float | None:
         """When :meth:`tick` has work next."""
         return self.cache.next_deadline()
 

@@ -130,7 +130,7 @@ class HomeAgent:
     def _note(self, now: float, kind: str, detail: str, status: int | None = None) -> None:
         self.events.append(Event(now, kind, detail, status))
 
-    def next_deadline(self) -> float | None:
+    def next_deadline(self, now: float) -> float | None:
         return self.cache.next_deadline()
 
     def tick(self, now: float) -> list[bytes]:
@@ -144,6 +144,8 @@ class HomeAgent:
     def receive(self, packet: bytes, now: float) -> list[bytes]:
         """Process a packet delivered to the home agent; return what to send."""
         a = parse(packet)
+        if a.dst[0] == 0xFF:  # link multicast (Router Advertisements): not for Mobile IPv6
+            return []
         if a.dst not in self.addresses:
             return self._intercepted(packet, a, now)
         try:

@@ -1,0 +1,489 @@
+"""A Mobile IPv6 mobile node, and a NEMO mobile router (RFC 6275 §11,
+RFC 3963 §5).
+
+:class:`MobileNode` is sans-IO: :meth:`~MobileNode.receive` takes a packet
+and ``now`` and returns the packets to send, :meth:`~MobileNode.tick` sends
+what the Binding Update List has due (first transmissions, retransmissions,
+refreshes), and the explicit actions return packets too:
+:meth:`~MobileNode.move` (a Router Advertisement or a prefix),
+:meth:`~MobileNode.optimise` (route optimisation with a correspondent) and
+:meth:`~MobileNode.send` (upper-layer data).
+
+* **Movement** (§11.5): a Router Advertisement (validated as RFC 4861
+  §6.1.2 asks) whose autoconfiguration prefix differs from the current one
+  means a new link. Away from home the care-of address is the prefix plus
+  the modified EUI-64 interface identifier of the node's MAC
+  (RFC 4862 §5.5.3, :mod:`secmob.addr.eui64`); on the home prefix the node
+  is back home.
+* **Home registration** (§11.7.1): a Binding Update with the H and A flags
+  from the care-of address with a Home Address option (from the home
+  address, with lifetime 0, when back home), protected by ESP through the
+  engine (RFC 4877); a mobile router sets the R flag and lists its prefixes
+  in Mobile Network Prefix options (explicit mode) or none (implicit mode).
+  Binding Acknowledgements are accepted only through IPsec and matched by the
+  Binding Update List; status 135 resends at once with the sequence number
+  the acknowledgement carries, other refusals stop and are recorded.
+* **Return Routability** (§11.6): the Home Test Init goes through the
+  reverse tunnel to the home agent (from the home address), the Care-of Test
+  Init directly; with both tokens a Binding Update signed with Kbm goes to
+  the correspondent with a Home Address option. Back home, only the Home
+  Test Init is sent and the deregistration is signed with the home keygen
+  token alone (§5.2.5). A Binding Refresh Request from a correspondent
+  restarts the procedure (§11.7.4); an acknowledgement with status 136-138
+  does too.
+* **Data** (§11.3): to a correspondent with an accepted binding the packet
+  leaves from the care-of address with a Home Address option; otherwise it
+  is reverse-tunnelled through the home agent. Tunnelled packets are accepted
+  from the home agent only; a type 2 Routing header must name the home
+  address (§11.3.3). A mobile router forwards between its mobile network and
+  the tunnel (RFC 3963 §5.5).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+
+from secmob.addr.eui64 import slaac_address
+from secmob.errors import DecodeError, IntegrityError, SecmobError, UsageError
+from secmob.mip6 import rr
+from secmob.mip6.packets import (
+    IPV6_IN_IPV6,
+    ROUTE_DIRECT,
+    ROUTE_OPTIMISED,
+    ROUTE_TUNNEL,
+    Arrival,
+    Delivery,
+    Event,
+    Protection,
+    build,
+    decapsulate,
+    forwarded,
+    mobility_packet,
+    parse,
+    protect,
+    show,
+    tunnel,
+)
+from secmob.mip6.update_list import BindingUpdateList, Transmission
+from secmob.trace import Tracer
+from secmob.wire import mobility as mh
+from secmob.wire.l4 import Segment
+from secmob.wire.mobility_options import BindingAuthorizationData, MobileNetworkPrefix
+from secmob.wire.nd import ND_ROUTER_ADVERT, RouterAdvertisement, parse_router_advertisement
+
+__all__ = ["MobileNode"]
+
+Rng = Callable[[int], bytes]
+Prefix = tuple[bytes, int]
+_RR_EXPIRED = (136, 137, 138)
+
+
+@dataclass
+class _Peer:
+    """Route optimisation state for one correspondent."""
+
+    rr: rr.MobileNode
+    waiting: bool = False  # HoTI/CoTI sent, tests awaited
+    tokens_at: float | None = None
+    got: set[str] = field(default_factory=set)
+
+
+class MobileNode:
+    """A mobile node with ``home_address`` in ``home_prefix``, served by
+    ``home_agent``, with interface identifier from ``mac``.
+
+    ``engine`` protects the home signalling (an
+    :class:`secmob.ipsec.engine.Engine`); ``rng`` draws init cookies.
+    ``lifetime`` is asked of the home agent and ``correspondent_lifetime`` of
+    correspondents (4-second units). ``mobile_network_prefixes`` makes it a
+    mobile router (RFC 3963); with ``implicit`` they are not listed in the
+    Binding Update.
+    """
+
+    def __init__(self, home_address: bytes, home_prefix: str | ipaddress.IPv6Network,
+                 home_agent: bytes, mac: bytes | str, engine: Protection, rng: Rng, *,
+                 lifetime: int = 1000, correspondent_lifetime: int = 105,
+                 mobile_network_prefixes: Iterable[Prefix] | None = None,
+                 implicit: bool = False, update_list: BindingUpdateList | None = None,
+                 tracer: Tracer | None = None) -> None:
+        self.home_address = home_address
+        self.home_prefix = ipaddress.IPv6Network(home_prefix)
+        self.home_agent = home_agent
+        self.mac = mac
+        self.engine = engine
+        self.rng = rng
+        self.lifetime = lifetime
+        self.correspondent_lifetime = correspondent_lifetime
+        self.mobile_router = mobile_network_prefixes is not None
+        self.prefixes = [(p, n) for p, n in (mobile_network_prefixes or ())]
+        self._networks = [ipaddress.IPv6Network((p, n)) for p, n in self.prefixes]
+        self.implicit = implicit
+        self.bul = update_list if update_list is not None else BindingUpdateList()
+        self.tracer = tracer
+        self.care_of_address = home_address
+        self.link_prefix: ipaddress.IPv6Network = self.home_prefix
+        self.home_status: int | None = None
+        self.peers: dict[bytes, _Peer] = {}
+        self.events: list[Event] = []
+        self.inbox: list[Delivery] = []
+
+    def __repr__(self) -> str:
+        where = "home" if self.at_home else f"away at {show(self.care_of_address)}"
+        kind = "MobileRouter" if self.mobile_router else "MobileNode"
+        return f"{kind}({show(self.home_address)}, {where})"
+
+    @property
+    def at_home(self) -> bool:
+        return self.care_of_address == self.home_address
+
+    @property
+    def addresses(self) -> frozenset[bytes]:
+        """The address the network delivers to on the current link."""
+        return frozenset({self.care_of_address})
+
+    @property
+    def home_registered(self) -> bool:
+        """Whether the home agent has accepted the current care-of address."""
+        e = self.bul.get(self.home_agent, self.home_address)
+        return (e is not None and e.registered and e.care_of_address == self.care_of_address
+                and not e.outstanding)
+
+    def _note(self, now: float, kind: str, detail: str, status: int | None = None) -> None:
+        self.events.append(Event(now, kind, detail, status))
+
+    def _in_network(self, address: bytes) -> bool:
+        a = ipaddress.IPv6Address(address)
+        return any(a in n for n in self._networks)
+
+    # -- movement (§11.5) ---------------------------------------------------
+
+    def move(self, advertisement: bytes | RouterAdvertisement | str, now: float) -> list[bytes]:
+        """React to a Router Advertisement (packet or message) or a prefix
+        (``"2001:db8:2::/64"``) of the link the node is now on."""
+        if isinstance(advertisement, str):
+            net = ipaddress.IPv6Network(advertisement)
+        else:
+            ra = (advertisement if isinstance(advertisement, RouterAdvertisement)
+                  else parse_router_advertisement(advertisement))
+            usable = [p for p in ra.prefixes() if p.autonomous and p.prefix_length == 64]
+            if not usable:
+                self._note(now, "ignored", "Router Advertisement without an autoconfiguration "
+                                           "prefix")
+                return []
+            net = usable[0].network
+        if net == self.link_prefix:
+            return []
+        self.link_prefix = net
+        if net == self.home_prefix:
+            return self._returned_home(now)
+        self.care_of_address = slaac_address(net, self.mac).packed
+        self._note(now, "moved", f"care-of address {show(self.care_of_address)} on {net}")
+        self.bul.update(self.home_agent, self.home_address, self.care_of_address, self.lifetime,
+                        now, home_registration=True)
+        for peer in self.peers.values():  # the old care-of binding is gone
+            peer.rr.care_of_address = self.care_of_address
+            peer.got.discard("care-of")
+        return self.tick(now)
+
+    def _returned_home(self, now: float) -> list[bytes]:
+        """§11.5.5: deregister with the home agent, then with correspondents."""
+        self.care_of_address = self.home_address
+        self._note(now, "moved", "back on the home link")
+        self.bul.update(self.home_agent, self.home_address, self.home_address, 0, now,
+                        home_registration=True)
+        out = self.tick(now)
+        for cn in self._bound():
+            out += self._start_rr(cn, now)
+        return out
+
+    # -- route optimisation (§11.6) ------------------------------------------
+
+    def optimise(self, correspondent: bytes, now: float) -> list[bytes]:
+        """Start route optimisation with ``correspondent`` (Return
+        Routability, then a Binding Update). Away from home this waits for
+        the home registration when it is not yet accepted."""
+        if correspondent not in self.peers:
+            self.peers[correspondent] = _Peer(rr.MobileNode(
+                self.home_address, self.care_of_address, correspondent, self.rng))
+        if self.at_home or not self.home_registered:
+            return []
+        return self._start_rr(correspondent, now)
+
+    def _start_rr(self, correspondent: bytes, now: float) -> list[bytes]:
+        peer = self.peers[correspondent]
+        peer.rr.care_of_address = self.care_of_address
+        hoti, coti = peer.rr.start(self.tracer)
+        peer.waiting, peer.got = True, set()
+        inner = mobility_packet(self.home_address, correspondent, hoti)
+        out: list[bytes] = []
+        if self.at_home:  # only the home keygen token is needed (§11.6.1, §5.2.5)
+            pkt, how = protect(self.engine, inner, now)
+        else:
+            pkt, how = tunnel(self.engine, inner, self.care_of_address, self.home_agent, now)
+        self._sent(out, pkt, now, f"Home Test Init to {show(correspondent)}", how)
+        if not self.at_home:
+            co = mobility_packet(self.care_of_address, correspondent, coti)
+            pkt, how = protect(self.engine, co, now)
+            self._sent(out, pkt, now, f"Care-of Test Init to {show(correspondent)}", how)
+        return out
+
+    def _sent(self, out: list[bytes], pkt: bytes | None, now: float, what: str,
+              how: str) -> None:
+        if pkt is None:
+            self._note(now, "discarded", f"{what}: SPD says {how}")
+        else:
+            out.append(pkt)
+            self._note(now, "sent", what)
+
+    # -- timers ---------------------------------------------------------------
+
+    def next_deadline(self, now: float) -> float | None:
+        return self.bul.next_deadline(now)
+
+    def tick(self, now: float) -> list[bytes]:
+        """Send the Binding Updates due (§11.8)."""
+        out: list[bytes] = []
+        for t in self.bul.poll(now):
+            if t.peer == self.home_agent and t.home_registration:
+                self._home_update(t, now, out)
+            else:
+                self._correspondent_update(t, now, out)
+        return out
+
+    def _home_update(self, t: Transmission, now: float, out: list[bytes]) -> None:
+        bu = t.message()
+        if self.mobile_router:
+            opts = () if self.implicit else tuple(MobileNetworkPrefix(n, p)
+                                                 for p, n in self.prefixes)
+            bu = replace(bu, mobile_router=True, options=opts).padded()
+        if t.care_of_address == self.home_address:
+            pkt = mobility_packet(self.home_address, self.home_agent, bu)
+        else:
+            pkt = mobility_packet(t.care_of_address, self.home_agent, bu,
+                                  home_address=self.home_address)
+        sent, how = protect(self.engine, pkt, now)
+        self._sent(out, sent, now, f"Binding Update #{t.sequence} to the home agent "
+                                   f"(lifetime {t.lifetime})", how)
+
+    def _correspondent_update(self, t: Transmission, now: float, out: list[bytes]) -> None:
+        peer = self.peers.get(t.peer)
+        if peer is None:
+            return
+        try:
+            wire = peer.rr.binding_update(t.sequence, t.lifetime, now, ack=t.ack,
+                                          tracer=self.tracer)
+        except UsageError:  # tokens too old (§5.2.7): run the procedure again
+            out += self._start_rr(t.peer, now)
+            return
+        if self.at_home:
+            pkt = mobility_packet(self.home_address, t.peer, wire)
+        else:
+            pkt = mobility_packet(self.care_of_address, t.peer, wire,
+                                  home_address=self.home_address)
+        sent, how = protect(self.engine, pkt, now)
+        self._sent(out, sent, now, f"Binding Update #{t.sequence} to {show(t.peer)} "
+                                   f"(lifetime {t.lifetime})", how)
+
+    # -- sending ----------------------------------------------------------------
+
+    def send(self, destination: bytes, payload: Segment | bytes, now: float, *,
+             protocol: int | None = None) -> bytes | None:
+        """An upper-layer packet from the home address to ``destination``:
+        direct at home, with a Home Address option when ``destination`` holds
+        a binding, else through the reverse tunnel (§11.3.1). ``None`` when the
+        SPD discards it."""
+        if self.at_home:
+            pkt, _ = protect(self.engine, build(self.home_address, destination, payload,
+                                                protocol=protocol), now)
+            return pkt
+        e = self.bul.get(destination, self.home_address)
+        if e is not None and e.registered and e.expires is not None and e.expires > now:
+            pkt, _ = protect(self.engine, build(self.care_of_address, destination, payload,
+                                                protocol=protocol,
+                                                home_address=self.home_address), now)
+            return pkt
+        inner = build(self.home_address, destination, payload, protocol=protocol)
+        pkt, _ = tunnel(self.engine, inner, self.care_of_address, self.home_agent, now)
+        return pkt
+
+    # -- receiving --------------------------------------------------------------
+
+    def receive(self, packet: bytes, now: float) -> list[bytes]:
+        """Process a packet the network delivered to this node."""
+        a = parse(packet)
+        if a.protocol == 58 and a.payload[:1] == bytes((ND_ROUTER_ADVERT,)):
+            try:
+                return self.move(packet, now)
+            except DecodeError as exc:
+                self._note(now, "discarded", f"Router Advertisement: {exc}")
+                return []
+        if a.dst not in self.addresses:
+            return self._route(packet, a, now)
+        try:
+            res = self.engine.inbound(packet, now=now)
+        except SecmobError as exc:
+            self._note(now, "discarded", f"IPsec: {exc}")
+            return []
+        if res.packet is None:
+            return []
+        inner = parse(res.packet)
+        if inner.protocol == IPV6_IN_IPV6 and not inner.packet.chain:
+            return self._from_tunnel(res.packet, now)
+        if inner.routed_to is not None and inner.routed_to != self.home_address:
+            self._note(now, "discarded", "type 2 Routing header not naming the home address "
+                                         "(RFC 6275 §11.3.3)")
+            return []
+        route = ROUTE_OPTIMISED if inner.routed_to is not None else ROUTE_DIRECT
+        return self._local(inner, bool(res.sas), route, now)
+
+    def _route(self, packet: bytes, a: Arrival, now: float) -> list[bytes]:
+        """A mobile router forwards for its mobile network (RFC 3963 §5.5)."""
+        if not self.mobile_router:
+            self._note(now, "discarded", f"not for this node ({show(a.dst)})")
+            return []
+        try:
+            fwd = forwarded(packet)
+        except DecodeError as exc:
+            self._note(now, "discarded", str(exc))
+            return []
+        if self._in_network(a.dst):
+            return [fwd]
+        if self._in_network(a.src):
+            if self.at_home:
+                return [fwd]
+            out, how = tunnel(self.engine, fwd, self.care_of_address, self.home_agent, now)
+            if out is None:
+                self._note(now, "discarded", f"reverse tunnel: {how}")
+                return []
+            return [out]
+        self._note(now, "discarded", f"{show(a.src)} -> {show(a.dst)} is not routed here")
+        return []
+
+    def _from_tunnel(self, packet: bytes, now: float) -> list[bytes]:
+        outer_src, inner = decapsulate(packet)
+        if outer_src != self.home_agent:  # §11.3.2 (RFC 3963 §5.5)
+            self._note(now, "discarded", f"tunnelled packet from {show(outer_src)}, "
+                                         "not the home agent")
+            return []
+        try:
+            res = self.engine.inbound(inner, now=now)
+            if res.packet is None:
+                return []
+            i = parse(res.packet)
+        except SecmobError as exc:
+            self._note(now, "discarded", f"tunnelled packet: {exc}")
+            return []
+        if i.dst != self.home_address:
+            return self._route(res.packet, i, now)
+        return self._local(i, bool(res.sas), ROUTE_TUNNEL, now)
+
+    def _local(self, a: Arrival, protected: bool, route: str, now: float) -> list[bytes]:
+        if a.protocol != mh.MH_PROTOCOL:
+            self.inbox.append(Delivery(now, a.source, a.destination, a.protocol, a.payload,
+                                       route))
+            return []
+        try:
+            msg = a.mobility()
+        except DecodeError as exc:
+            self._note(now, "discarded", f"Mobility Header: {exc}")
+            return []
+        if isinstance(msg, mh.BindingAcknowledgement):
+            return self._acknowledgement(a, msg, protected, now)
+        if isinstance(msg, mh.HomeTest):  # HoT and CoT (§11.6.2)
+            return self._test(a, msg, now)
+        if isinstance(msg, mh.BindingRefreshRequest):  # §11.7.4
+            return self._refresh(a.src, now)
+        if isinstance(msg, mh.BindingError):  # §11.3.6
+            self._note(now, "error", f"Binding Error status {msg.status} from {show(a.src)}",
+                       msg.status)
+            return []
+        self._note(now, "discarded", f"{type(msg).NAME} is not for a mobile node")
+        return []
+
+    def _acknowledgement(self, a: Arrival, ba: mh.BindingAcknowledgement, protected: bool,
+                         now: float) -> list[bytes]:
+        peer_addr = a.src
+        if peer_addr == self.home_agent:
+            if not protected:
+                self._note(now, "discarded", "Binding Acknowledgement from the home agent "
+                                             "without IPsec (RFC 4877)")
+                return []
+            e = self.bul.acknowledge(self.home_agent, self.home_address, ba, now)
+            if e is None:
+                self._note(now, "discarded", f"unexpected acknowledgement #{ba.sequence}")
+                return []
+            self.home_status = ba.status
+            if not ba.accepted:
+                self._note(now, "refused", f"home agent: status {ba.status}", ba.status)
+                return self.tick(now)  # 135: sent again at once
+            self._note(now, "accepted", f"home registration #{ba.sequence}, lifetime "
+                                        f"{ba.lifetime}", ba.status)
+            out = []
+            if not self.at_home:  # the tunnel is up: start what waited for it
+                for cn, state in self.peers.items():
+                    e = self.bul.get(cn, self.home_address)
+                    if not state.waiting and (e is None or e.care_of_address
+                                             != self.care_of_address):
+                        out += self._start_rr(cn, now)
+            return out
+        peer = self.peers.get(peer_addr)
+        if peer is None:
+            self._note(now, "discarded", f"acknowledgement from unknown {show(peer_addr)}")
+            return []
+        try:
+            peer.rr.verify_acknowledgement(a.payload, now, self.tracer)
+        except (IntegrityError, UsageError, DecodeError) as exc:
+            if ba.status in _RR_EXPIRED and ba.option(BindingAuthorizationData) is None:
+                e = self.bul.acknowledge(peer_addr, self.home_address, ba, now)
+                if e is None:
+                    return []
+                self._note(now, "refused", f"{show(peer_addr)}: nonce expired", ba.status)
+                return self._start_rr(peer_addr, now)  # §11.7.3: new tokens
+            self._note(now, "discarded", f"acknowledgement from {show(peer_addr)}: {exc}")
+            return []
+        e = self.bul.acknowledge(peer_addr, self.home_address, ba, now)
+        if e is None:
+            self._note(now, "discarded", f"unexpected acknowledgement #{ba.sequence}")
+            return []
+        kind = "accepted" if ba.accepted else "refused"
+        self._note(now, kind, f"{show(peer_addr)}: status {ba.status}, lifetime "
+                              f"{ba.lifetime}", ba.status)
+        return self.tick(now) if not ba.accepted else []
+
+    def _bound(self) -> set[bytes]:
+        return {cn for cn in self.peers
+                if (e := self.bul.get(cn, self.home_address)) is not None and e.registered}
+
+    def _test(self, a: Arrival, msg: mh.HomeTest, now: float) -> list[bytes]:
+        peer = self.peers.get(a.src)
+        if peer is None or not peer.waiting:
+            self._note(now, "discarded", f"{type(msg).NAME} not asked for")
+            return []
+        try:
+            peer.rr.receive(msg, now)
+        except IntegrityError as exc:
+            self._note(now, "discarded", str(exc))
+            return []
+        peer.got.add("care-of" if isinstance(msg, mh.CareOfTest) else "home")
+        self._note(now, "received", f"{type(msg).NAME} from {show(a.src)} (nonce index "
+                                    f"{msg.nonce_index})")
+        if "home" not in peer.got or ("care-of" not in peer.got and not self.at_home):
+            return []
+        peer.waiting = False
+        lifetime = 0 if self.at_home else self.correspondent_lifetime
+        self.bul.update(a.src, self.home_address, self.care_of_address, lifetime, now)
+        return self.tick(now)
+
+    def _refresh(self, source: bytes, now: float) -> list[bytes]:
+        if source == self.home_agent:
+            e = self.bul.get(self.home_agent, self.home_address)
+            if e is not None:
+                self.bul.update(self.home_agent, self.home_address, e.care_of_address,
+                                e.lifetime, now, home_registration=True)
+            return self.tick(now)
+        if source in self.peers and not self.at_home:
+            self._note(now, "received", f"Binding Refresh Request from {show(source)}")
+            return self._start_rr(source, now)
+        return []
