@@ -10,6 +10,9 @@
 ``secmob explain TOPIC [--format text|markdown|json] [options]``
     Run a worked example and show every crypto step with its formula, RFC
     section and real intermediate values.
+``secmob scenario mip6 OUT.pcap [--nemo] [--keys OUT.esp_sa]``
+    Play the Mobile IPv6 (or NEMO) scenario on an in-memory network, write
+    every packet to a pcap file and, with ``--keys``, Wireshark's ESP keys.
 """
 
 from __future__ import annotations
@@ -106,6 +109,14 @@ def _explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scenario(args: argparse.Namespace) -> int:
+    from secmob.mip6.scenario import write_scenario
+
+    sys.stdout.write(write_scenario(Path(args.out), nemo=args.nemo,
+                                    keys=Path(args.keys) if args.keys else None))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="secmob", description="Reference cryptography for IPv6 security and mobility."
@@ -129,6 +140,14 @@ def build_parser() -> argparse.ArgumentParser:
         tp.add_argument("--format", choices=explain.render_formats(), default="text")
         t.configure(tp)
         tp.set_defaults(func=_explain)
+
+    scn = sub.add_parser("scenario", help="play a network scenario and capture it to a pcap")
+    scn.add_argument("name", choices=("mip6",))
+    scn.add_argument("out", help="pcap file to write")
+    scn.add_argument("--nemo", action="store_true",
+                     help="a mobile router with a network behind it (RFC 3963)")
+    scn.add_argument("--keys", help="also write Wireshark's esp_sa file with the ESP keys")
+    scn.set_defaults(func=_scenario)
     return parser
 
 

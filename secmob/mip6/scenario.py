@@ -43,6 +43,7 @@ import hashlib
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from secmob.mip6.cn import CorrespondentNode
 from secmob.mip6.ha import HomeAgent
@@ -52,7 +53,7 @@ from secmob.mip6.mn import MobileNode
 from secmob.trace import Tracer
 from secmob.wire import l4
 
-__all__ = ["MAC", "ScenarioResult", "counter_rng", "run_scenario"]
+__all__ = ["MAC", "ScenarioResult", "counter_rng", "run_scenario", "write_scenario"]
 
 MAC = "02:00:5e:00:53:10"
 HOME, VISITED, CN_NET = "2001:db8:1::/64", "2001:db8:2::/64", "2001:db8:4::/64"
@@ -158,3 +159,16 @@ def run_scenario(*, nemo: bool = False, tracer: Tracer | None = None) -> Scenari
     exchange(401, "back at home")
     net.run(410)
     return ScenarioResult(net, mn, ha, cn, host, keys, milestones)
+
+
+def write_scenario(out: Path, *, nemo: bool = False, keys: Path | None = None) -> str:
+    """Run the scenario, write its pcap to ``out`` (and the Wireshark
+    ``esp_sa`` file to ``keys``); return a summary to print."""
+    result = run_scenario(nemo=nemo)
+    out.write_bytes(result.pcap())
+    lines = [f"{t:8.3f}  {what}" for t, what in result.milestones]
+    lines.append(f"{len(result.network.records)} packets written to {out}")
+    if keys is not None:
+        keys.write_text(result.esp_sa())
+        lines.append(f"ESP keys for Wireshark (esp_sa) written to {keys}")
+    return "\n".join(lines) + "\n"
