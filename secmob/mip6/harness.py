@@ -41,7 +41,8 @@ from typing import Protocol
 
 from secmob.addr.eui64 import link_local_address, slaac_address
 from secmob.errors import SecmobError, UsageError
-from secmob.mip6.packets import Delivery, build, parse, show
+from secmob.mip6.packets import Delivery, build, describe, parse, show
+from secmob.trace import Tracer, emit
 from secmob.wire.l4 import Segment
 from secmob.wire.nd import PrefixInformation, RouterAdvertisement
 from secmob.wire.pcap import PcapRecord, pcap_bytes
@@ -162,7 +163,8 @@ class Network:
     """Links, nodes and the packets between them (see the module docstring)."""
 
     def __init__(self, *, latency: float = 0.005, epoch: int = 1_700_000_000,
-                 max_steps: int = 100_000) -> None:
+                 max_steps: int = 100_000, tracer: Tracer | None = None) -> None:
+        self.tracer = tracer
         self.latency = latency
         self.epoch = epoch
         self.max_steps = max_steps
@@ -282,17 +284,31 @@ class Network:
 
     def _guard(self, node: Node, call: Callable[..., list[bytes]],
                packet: bytes | None) -> list[bytes]:
+        events = getattr(node, "events", None)
+        seen = len(events) if isinstance(events, list) else 0
         try:
             return call(self.now) if packet is None else call(packet, self.now)
         except SecmobError as exc:  # a node refused a malformed packet
             self.errors.append((self.now, self.names[id(node)], exc))
             return []
+        finally:
+            if self.tracer is not None and isinstance(events, list):
+                for e in events[seen:]:
+                    inputs: dict[str, str | int] = {"time": f"{e.time:.3f} s"}
+                    if e.status is not None:
+                        inputs["status"] = e.status
+                    emit(self.tracer, f"{self.names[id(node)]}: {e.kind}", e.detail,
+                         "RFC 6275", inputs, e.detail)
 
     def _deliver(self, p: _Pending) -> None:
         targets = self.receivers(p.sender, p.packet, self.now)
         name = self.names[id(p.sender)]
-        self.records.append(Record(p.time, name, ",".join(self.names[id(t)] for t in targets)
-                                   or None, p.packet))
+        receiver = ",".join(self.names[id(t)] for t in targets) or None
+        self.records.append(Record(p.time, name, receiver, p.packet))
+        if self.tracer is not None:
+            summary, rfc = describe(p.packet)
+            emit(self.tracer, f"packet {name} -> {receiver or 'nobody'}", summary, rfc,
+                 {"time": f"{p.time:.3f} s"}, p.packet)
         for t in targets:
             self.transmit(t, self._guard(t, t.receive, p.packet))
 

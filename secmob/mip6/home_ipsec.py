@@ -31,6 +31,7 @@ from secmob.ipsec.selectors import Selector
 from secmob.ipsec.spd import SPD, Action, Entry
 from secmob.ipsec.spd_mip6 import home_signalling_entries
 from secmob.mip6.packets import show
+from secmob.trace import Tracer
 
 __all__ = ["CIPHER", "INTEGRITY_NAME", "EspKeys", "home_engines", "wireshark_esp_sa"]
 
@@ -70,21 +71,22 @@ def wireshark_esp_sa(keys: list[EspKeys]) -> str:
     return "".join(k.wireshark_line() + "\n" for k in keys)
 
 
-def _engine(entries: list[Entry], rng: Rng) -> Engine:
+def _engine(entries: list[Entry], rng: Rng, tracer: Tracer | None) -> Engine:
     return Engine(SPD([*entries, Entry(Selector.make(), Action.BYPASS, name="bypass")]),
-                  SAD(), rng=rng)
+                  SAD(), rng=rng, tracer=tracer)
 
 
-def home_engines(home_address: bytes, home_agent: bytes, rng: Rng, *,
-                 spi: int = 0x1000) -> tuple[Engine, Engine, list[EspKeys]]:
+def home_engines(home_address: bytes, home_agent: bytes, rng: Rng, *, spi: int = 0x1000,
+                 tracer: Tracer | None = None) -> tuple[Engine, Engine, list[EspKeys]]:
     """Engines for the mobile node and the home agent, sharing two ESP SAs
     (SPI ``spi`` mobile node to home agent, ``spi + 1`` back) under the
-    RFC 4877 SPD entries; and the keys, for export."""
+    RFC 4877 SPD entries; and the keys, for export. ``tracer`` records the
+    ESP steps of the packets they protect."""
     mn_entries = home_signalling_entries("mobile-node", show(home_address), show(home_agent),
                                          encryption=CIPHER, integrity=INTEGRITY_NAME)
     ha_entries = home_signalling_entries("home-agent", show(home_address), show(home_agent),
                                          encryption=CIPHER, integrity=INTEGRITY_NAME)
-    mn, ha = _engine(mn_entries, rng), _engine(ha_entries, rng)
+    mn, ha = _engine(mn_entries, rng, tracer), _engine(ha_entries, rng, tracer)
     choice = ENCRYPTION.choose(CIPHER)
     cipher = choice.algorithm
     cipher_size = cipher.keymat_size(choice.key_size or cipher.key_sizes[0])

@@ -50,6 +50,7 @@ __all__ = [
     "Protection",
     "build",
     "decapsulate",
+    "describe",
     "encapsulate",
     "forwarded",
     "mobility_packet",
@@ -297,4 +298,53 @@ def tunnel(engine: Protection, inner: bytes, outer_src: bytes, outer_dst: bytes,
         return None, "transport-mode policy on a tunnelled packet"
     if verdict != "bypassed":
         return None, verdict
-    return protect(engine, encapsulate(outer_src, outer_dst, inner), now)
+    out, how = protect(engine, encapsulate(outer_src, outer_dst, inner), now)
+    return out, "IPv6-in-IPv6" if out is not None else how
+
+
+_MH_RFC = {0: "RFC 6275 §6.1.2, §9.5.5", 1: "RFC 6275 §6.1.3, §11.6.1",
+           2: "RFC 6275 §6.1.4, §11.6.1", 3: "RFC 6275 §6.1.5, §9.4.3",
+           4: "RFC 6275 §6.1.6, §9.4.4", 5: "RFC 6275 §6.1.7, §11.7",
+           6: "RFC 6275 §6.1.8, §9.5.4", 7: "RFC 6275 §6.1.9, §9.3.3"}
+
+
+def describe(packet: bytes) -> tuple[str, str]:
+    """A one-line summary of a packet and the RFC sections it follows
+    (for traces and logs; malformed packets are summarised, not raised)."""
+    try:
+        a = parse(packet)
+    except DecodeError as exc:
+        return f"malformed packet ({exc})", "RFC 8200"
+    route = ""
+    if a.home_address is not None:
+        route += f" [Home Address option {show(a.home_address)}]"
+    if a.routed_to is not None:
+        route += f" [type 2 Routing header {show(a.routed_to)}]"
+    head = f"{show(a.src)} -> {show(a.dst)}{route}"
+    if a.protocol == IPV6_IN_IPV6 and not a.packet.chain:
+        inner, rfc = describe(a.payload)
+        return f"tunnel {head} carrying: {inner}", "RFC 2473 §3, " + rfc
+    if a.protocol == 50:
+        esp = a.packet.chain[-1]
+        assert isinstance(esp, ESP)
+        return (f"{head}: ESP SPI 0x{esp.spi:08x} sequence {esp.sequence} (home signalling)",
+                "RFC 4303 §2, RFC 4877 §4")
+    if a.protocol == mh.MH_PROTOCOL:
+        try:
+            msg = mh.decode(a.payload)
+        except DecodeError as exc:
+            return f"{head}: malformed Mobility Header ({exc})", "RFC 6275 §6.1"
+        extra = ""
+        if isinstance(msg, mh.BindingUpdate):
+            flags = "".join(f for f, on in (("A", msg.ack), ("H", msg.home_registration),
+                                            ("R", msg.mobile_router)) if on)
+            extra = f" #{msg.sequence} flags {flags or '-'} lifetime {msg.lifetime}"
+        elif isinstance(msg, mh.BindingAcknowledgement):
+            extra = f" #{msg.sequence} status {msg.status} lifetime {msg.lifetime}"
+        elif isinstance(msg, mh.BindingError):
+            extra = f" status {msg.status}"
+        name = msg.NAME if not isinstance(msg, mh.UnknownMessage) else f"MH type {msg.type}"
+        return f"{head}: {name}{extra}", _MH_RFC.get(msg.mh_type, "RFC 6275 §6.1")
+    if a.protocol == 58 and a.payload[:1] == b"\x86":
+        return f"{head}: Router Advertisement", "RFC 4861 §4.2, RFC 6275 §11.5.1"
+    return f"{head}: protocol {a.protocol}, {len(a.payload)} octets", "RFC 8200"

@@ -50,7 +50,7 @@ from secmob.mip6.ha import HomeAgent
 from secmob.mip6.harness import Host, Network, care_of
 from secmob.mip6.home_ipsec import EspKeys, home_engines, wireshark_esp_sa
 from secmob.mip6.mn import MobileNode
-from secmob.trace import Tracer
+from secmob.trace import Tracer, emit
 from secmob.wire import l4
 
 __all__ = ["MAC", "ScenarioResult", "counter_rng", "run_scenario", "write_scenario"]
@@ -62,6 +62,31 @@ CN_ADDR = ipaddress.IPv6Address("2001:db8:4::1").packed
 NETWORK_PREFIX = "2001:db8:10::/48"
 HOST_ADDR = ipaddress.IPv6Address("2001:db8:10:1::5").packed
 PORT = 7  # echo (RFC 862), for readable captures
+
+_STEPS = {
+    "at home": "the correspondent sends to the home address; the node is on its home link",
+    "moves to the visited link": "Router Advertisement with a new prefix -> care-of address "
+                                 "= prefix | modified EUI-64; Binding Update (H, A) over ESP",
+    "through the home agent's tunnel": "the home agent intercepts packets for the home "
+                                       "address and tunnels them to the care-of address",
+    "return routability with the correspondent": "HoTI through the reverse tunnel, CoTI "
+                                                 "direct; HoT and CoT carry keygen tokens",
+    "route optimised": "type 2 Routing header to the node, Home Address option from it",
+    "near the end of the binding's lifetime": "the correspondent uses a binding close to "
+                                              "expiry and sends a Binding Refresh Request",
+    "after the refresh": "the refreshed binding carries the traffic",
+    "returns home": "Router Advertisement with the home prefix: deregistration with the home "
+                    "agent, then with the correspondent using the home keygen token only",
+    "back at home": "plain IPv6 between the home address and the correspondent",
+}
+_RFCS = {
+    "at home": "RFC 6275 §11.5.5", "moves to the visited link": "RFC 6275 §11.5, §11.7.1",
+    "through the home agent's tunnel": "RFC 6275 §10.4.1, §11.3.1",
+    "return routability with the correspondent": "RFC 6275 §5.2, §11.6",
+    "route optimised": "RFC 6275 §6.3, §6.4, §9.3", "near the end of the binding's lifetime":
+    "RFC 6275 §9.5.5, §11.7.4", "after the refresh": "RFC 6275 §9.3.2",
+    "returns home": "RFC 6275 §11.5.5, §5.2.5", "back at home": "RFC 6275 §11.5.5",
+}
 
 
 def counter_rng(label: bytes) -> Callable[[int], bytes]:
@@ -101,14 +126,15 @@ class ScenarioResult:
 
 
 def run_scenario(*, nemo: bool = False, tracer: Tracer | None = None) -> ScenarioResult:
-    """Play the seed scenario (module docstring); ``tracer`` records the
-    Return Routability steps of the nodes."""
-    net = Network()
+    """Play the seed scenario (module docstring); ``tracer`` records every
+    packet, every node event and the Return Routability steps, in order."""
+    net = Network(tracer=tracer)
     home = net.link("home", HOME, router_mac="02:00:00:00:01:01", home_agent_flag=True)
     visited = net.link("visited", VISITED, router_mac="02:00:00:00:02:01")
     cn_link = net.link("cn", CN_NET)
     hoa = care_of(HOME, MAC)
-    mn_engine, ha_engine, keys = home_engines(hoa, HA_ADDR, counter_rng(b"secmob scenario keys"))
+    mn_engine, ha_engine, keys = home_engines(hoa, HA_ADDR, counter_rng(b"secmob scenario keys"),
+                                              tracer=tracer)
     routers = {hoa: [(ipaddress.IPv6Network(NETWORK_PREFIX).network_address.packed, 48)]}
     ha = HomeAgent(HA_ADDR, HOME, ha_engine, mobile_routers=routers if nemo else None)
     cn = CorrespondentNode(CN_ADDR, counter_rng(b"secmob scenario cn"), refresh_advance=60,
@@ -130,9 +156,14 @@ def run_scenario(*, nemo: bool = False, tracer: Tracer | None = None) -> Scenari
     milestones: list[tuple[float, str]] = []
     target = HOST_ADDR if nemo else hoa
 
+    def mark(what: str) -> None:
+        milestones.append((net.now, what))
+        emit(tracer, f"scenario: {what}", _STEPS[what], _RFCS[what],
+             {"time": f"{net.now:.3f} s"}, what)
+
     def exchange(at: float, what: str) -> None:
         net.run(at)
-        milestones.append((net.now, what))
+        mark(what)
         net.transmit(cn, [cn.send(target, l4.UDP.build(PORT, PORT, what.encode()), net.now)])
         net.run(at + 0.5)
         text = ("reply: " + what).encode()
@@ -143,18 +174,18 @@ def run_scenario(*, nemo: bool = False, tracer: Tracer | None = None) -> Scenari
 
     exchange(0, "at home")
     net.run(1)
-    milestones.append((net.now, "moves to the visited link"))
+    mark("moves to the visited link")
     net.attach(mn, visited, leave=home)
     exchange(2, "through the home agent's tunnel")
     if not nemo:
         net.run(3)
-        milestones.append((net.now, "return routability with the correspondent"))
+        mark("return routability with the correspondent")
         net.transmit(mn, mn.optimise(CN_ADDR, net.now))
         exchange(4, "route optimised")
         exchange(365, "near the end of the binding's lifetime")
         exchange(370, "after the refresh")
     net.run(400)
-    milestones.append((net.now, "returns home"))
+    mark("returns home")
     net.attach(mn, home, leave=visited)
     exchange(401, "back at home")
     net.run(410)
