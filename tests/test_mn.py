@@ -258,3 +258,49 @@ def test_returning_home_deregisters() -> None:
     home_data = mn.send(CN, b"", 12, protocol=59)
     assert home_data is not None and IPv6(home_data).src == "2001:db8:1::5eff:fe00:5310"
     assert IPv6ExtHdrRouting not in IPv6(home_data) and HAO not in IPv6(home_data)
+
+
+def test_home_and_care_of_test_init_are_sent_again_with_backoff() -> None:
+    mn, _ = registered()
+    first = mn.optimise(CN, 10)
+    assert len(first) == 2 and mn.next_deadline(10) == 11  # INITIAL_BINDACK_TIMEOUT
+    again = mn.tick(11)
+    assert len(again) == 2 and MIP6MH_HoTI in IPv6(again[0])
+    assert IPv6(again[1])[MIP6MH_CoTI].cookie != IPv6(first[1])[MIP6MH_CoTI].cookie
+    assert mn.next_deadline(11) == 13  # doubled
+    assert mn.tick(12) == [] and len(mn.tick(13)) == 2
+
+
+def test_binding_error_1_from_a_bound_correspondent_restarts_return_routability() -> None:
+    mn, _ = registered()
+    cn = CorrespondentNode(CN, rng("cn"))
+    hoti_pkt, coti_pkt = mn.optimise(CN, 1)
+    [hot] = cn.receive(packets.decapsulate(hoti_pkt)[1], 1)
+    [cot] = cn.receive(coti_pkt, 1)
+    mn.receive(cot, 1)
+    [bu] = mn.receive(via_home_agent(hot), 1)
+    mn.receive(cn.receive(bu, 1)[0], 1)
+    assert mn.bound(CN)
+    fresh = CorrespondentNode(CN, rng("cn restarted"))  # lost its binding cache
+    data = mn.send(CN, b"x", 2, protocol=59)
+    assert data is not None
+    [be] = fresh.receive(data, 2)
+    out = mn.receive(be, 2)
+    assert mn.events[0].kind == "moved" and any(e.status == 1 for e in mn.events)
+    assert len(out) == 2 and MIP6MH_CoTI in IPv6(out[1])
+
+
+def test_moving_again_stops_route_optimisation_until_rebound() -> None:
+    mn, ha_engine = registered()
+    mn.peers.clear()
+    mn.bul.update(CN, HOME_HOA, VISITED_COA, 100, 0)  # pretend a correspondent binding
+    entry = mn.bul.get(CN, HOME_HOA)
+    assert entry is not None
+    entry.registered, entry.expires, entry.outstanding = True, 1000.0, False
+    assert mn.bound(CN)
+    [bu] = mn.move(ra("2001:db8:3::/64"), 5)
+    assert mn.care_of_address == addr("2001:db8:3::5eff:fe00:5310") and not mn.bound(CN)
+    pkt = mn.send(CN, b"", 6, protocol=59)
+    assert pkt is not None and IPv6(pkt).nh == 41  # reverse tunnel, not a stale HAO
+    msg = opened(ha_engine, bu).mobility()
+    assert isinstance(msg, mh.BindingUpdate) and msg.home_registration

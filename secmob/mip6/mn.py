@@ -23,8 +23,8 @@ refreshes), and the explicit actions return packets too:
   Binding Acknowledgements are accepted only through IPsec and matched by the
   Binding Update List; status 135 resends at once with the sequence number
   the acknowledgement carries, other refusals stop and are recorded.
-* **Return Routability** (§11.6): the Home Test Init goes through the
-  reverse tunnel to the home agent (from the home address), the Care-of Test
+* **Return Routability** (§11.6, :mod:`secmob.mip6.mn_ro`): the Home Test
+  Init goes through the reverse tunnel to the home agent (from the home address), the Care-of Test
   Init directly; with both tokens a Binding Update signed with Kbm goes to
   the correspondent with a Home Address option. Back home, only the Home
   Test Init is sent and the deregistration is signed with the home keygen
@@ -43,11 +43,11 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from secmob.addr.eui64 import slaac_address
-from secmob.errors import DecodeError, IntegrityError, SecmobError, UsageError
-from secmob.mip6 import rr
+from secmob.errors import DecodeError, SecmobError
+from secmob.mip6.mn_ro import Peer, RouteOptimisation
 from secmob.mip6.packets import (
     IPV6_IN_IPV6,
     ROUTE_DIRECT,
@@ -70,27 +70,16 @@ from secmob.mip6.update_list import BindingUpdateList, Transmission
 from secmob.trace import Tracer
 from secmob.wire import mobility as mh
 from secmob.wire.l4 import Segment
-from secmob.wire.mobility_options import BindingAuthorizationData, MobileNetworkPrefix
+from secmob.wire.mobility_options import MobileNetworkPrefix
 from secmob.wire.nd import ND_ROUTER_ADVERT, RouterAdvertisement, parse_router_advertisement
 
 __all__ = ["MobileNode"]
 
 Rng = Callable[[int], bytes]
 Prefix = tuple[bytes, int]
-_RR_EXPIRED = (136, 137, 138)
 
 
-@dataclass
-class _Peer:
-    """Route optimisation state for one correspondent."""
-
-    rr: rr.MobileNode
-    waiting: bool = False  # HoTI/CoTI sent, tests awaited
-    tokens_at: float | None = None
-    got: set[str] = field(default_factory=set)
-
-
-class MobileNode:
+class MobileNode(RouteOptimisation):
     """A mobile node with ``home_address`` in ``home_prefix``, served by
     ``home_agent``, with interface identifier from ``mac``.
 
@@ -125,7 +114,7 @@ class MobileNode:
         self.care_of_address = home_address
         self.link_prefix: ipaddress.IPv6Network = self.home_prefix
         self.home_status: int | None = None
-        self.peers: dict[bytes, _Peer] = {}
+        self.peers: dict[bytes, Peer] = {}
         self.events: list[Event] = []
         self.inbox: list[Delivery] = []
 
@@ -135,23 +124,9 @@ class MobileNode:
         return f"{kind}({show(self.home_address)}, {where})"
 
     @property
-    def at_home(self) -> bool:
-        return self.care_of_address == self.home_address
-
-    @property
     def addresses(self) -> frozenset[bytes]:
         """The address the network delivers to on the current link."""
         return frozenset({self.care_of_address})
-
-    @property
-    def home_registered(self) -> bool:
-        """Whether the home agent has accepted the current care-of address."""
-        e = self.bul.get(self.home_agent, self.home_address)
-        return (e is not None and e.registered and e.care_of_address == self.care_of_address
-                and not e.outstanding)
-
-    def _note(self, now: float, kind: str, detail: str, status: int | None = None) -> None:
-        self.events.append(Event(now, kind, detail, status))
 
     def _in_network(self, address: bytes) -> bool:
         a = ipaddress.IPv6Address(address)
@@ -198,52 +173,18 @@ class MobileNode:
             out += self._start_rr(cn, now)
         return out
 
-    # -- route optimisation (§11.6) ------------------------------------------
-
-    def optimise(self, correspondent: bytes, now: float) -> list[bytes]:
-        """Start route optimisation with ``correspondent`` (Return
-        Routability, then a Binding Update). Away from home this waits for
-        the home registration when it is not yet accepted."""
-        if correspondent not in self.peers:
-            self.peers[correspondent] = _Peer(rr.MobileNode(
-                self.home_address, self.care_of_address, correspondent, self.rng))
-        if self.at_home or not self.home_registered:
-            return []
-        return self._start_rr(correspondent, now)
-
-    def _start_rr(self, correspondent: bytes, now: float) -> list[bytes]:
-        peer = self.peers[correspondent]
-        peer.rr.care_of_address = self.care_of_address
-        hoti, coti = peer.rr.start(self.tracer)
-        peer.waiting, peer.got = True, set()
-        inner = mobility_packet(self.home_address, correspondent, hoti)
-        out: list[bytes] = []
-        if self.at_home:  # only the home keygen token is needed (§11.6.1, §5.2.5)
-            pkt, how = protect(self.engine, inner, now)
-        else:
-            pkt, how = tunnel(self.engine, inner, self.care_of_address, self.home_agent, now)
-        self._sent(out, pkt, now, f"Home Test Init to {show(correspondent)}", how)
-        if not self.at_home:
-            co = mobility_packet(self.care_of_address, correspondent, coti)
-            pkt, how = protect(self.engine, co, now)
-            self._sent(out, pkt, now, f"Care-of Test Init to {show(correspondent)}", how)
-        return out
-
-    def _sent(self, out: list[bytes], pkt: bytes | None, now: float, what: str,
-              how: str) -> None:
-        if pkt is None:
-            self._note(now, "discarded", f"{what}: SPD says {how}")
-        else:
-            out.append(pkt)
-            self._note(now, "sent", what)
-
     # -- timers ---------------------------------------------------------------
 
     def next_deadline(self, now: float) -> float | None:
-        return self.bul.next_deadline(now)
+        times = [t for t in (self.bul.next_deadline(now), self._rr_deadline()) if t is not None]
+        return min(times) if times else None
 
     def tick(self, now: float) -> list[bytes]:
-        """Send the Binding Updates due (§11.8)."""
+        """Send the Binding Updates due and ask again for Home / Care-of
+        Tests that did not come (§11.8)."""
+        return self._updates(now) + self._rr_tick(now)
+
+    def _updates(self, now: float) -> list[bytes]:
         out: list[bytes] = []
         for t in self.bul.poll(now):
             if t.peer == self.home_agent and t.home_registration:
@@ -267,25 +208,6 @@ class MobileNode:
         self._sent(out, sent, now, f"Binding Update #{t.sequence} to the home agent "
                                    f"(lifetime {t.lifetime})", how)
 
-    def _correspondent_update(self, t: Transmission, now: float, out: list[bytes]) -> None:
-        peer = self.peers.get(t.peer)
-        if peer is None:
-            return
-        try:
-            wire = peer.rr.binding_update(t.sequence, t.lifetime, now, ack=t.ack,
-                                          tracer=self.tracer)
-        except UsageError:  # tokens too old (§5.2.7): run the procedure again
-            out += self._start_rr(t.peer, now)
-            return
-        if self.at_home:
-            pkt = mobility_packet(self.home_address, t.peer, wire)
-        else:
-            pkt = mobility_packet(self.care_of_address, t.peer, wire,
-                                  home_address=self.home_address)
-        sent, how = protect(self.engine, pkt, now)
-        self._sent(out, sent, now, f"Binding Update #{t.sequence} to {show(t.peer)} "
-                                   f"(lifetime {t.lifetime})", how)
-
     # -- sending ----------------------------------------------------------------
 
     def send(self, destination: bytes, payload: Segment | bytes, now: float, *,
@@ -299,7 +221,7 @@ class MobileNode:
                                                 protocol=protocol), now)
             return pkt
         e = self.bul.get(destination, self.home_address)
-        if e is not None and e.registered and e.expires is not None and e.expires > now:
+        if self.bound(destination) and e is not None and e.expires is not None and e.expires > now:
             pkt, _ = protect(self.engine, build(self.care_of_address, destination, payload,
                                                 protocol=protocol,
                                                 home_address=self.home_address), now)
@@ -396,9 +318,7 @@ class MobileNode:
         if isinstance(msg, mh.BindingRefreshRequest):  # §11.7.4
             return self._refresh(a.src, now)
         if isinstance(msg, mh.BindingError):  # §11.3.6
-            self._note(now, "error", f"Binding Error status {msg.status} from {show(a.src)}",
-                       msg.status)
-            return []
+            return self._binding_error(a, msg, now)
         self._note(now, "discarded", f"{type(msg).NAME} is not for a mobile node")
         return []
 
@@ -417,7 +337,7 @@ class MobileNode:
             self.home_status = ba.status
             if not ba.accepted:
                 self._note(now, "refused", f"home agent: status {ba.status}", ba.status)
-                return self.tick(now)  # 135: sent again at once
+                return self._updates(now)  # 135: sent again at once
             self._note(now, "accepted", f"home registration #{ba.sequence}, lifetime "
                                         f"{ba.lifetime}", ba.status)
             out = []
@@ -428,53 +348,11 @@ class MobileNode:
                                              != self.care_of_address):
                         out += self._start_rr(cn, now)
             return out
-        peer = self.peers.get(peer_addr)
-        if peer is None:
-            self._note(now, "discarded", f"acknowledgement from unknown {show(peer_addr)}")
-            return []
-        try:
-            peer.rr.verify_acknowledgement(a.payload, now, self.tracer)
-        except (IntegrityError, UsageError, DecodeError) as exc:
-            if ba.status in _RR_EXPIRED and ba.option(BindingAuthorizationData) is None:
-                e = self.bul.acknowledge(peer_addr, self.home_address, ba, now)
-                if e is None:
-                    return []
-                self._note(now, "refused", f"{show(peer_addr)}: nonce expired", ba.status)
-                return self._start_rr(peer_addr, now)  # §11.7.3: new tokens
-            self._note(now, "discarded", f"acknowledgement from {show(peer_addr)}: {exc}")
-            return []
-        e = self.bul.acknowledge(peer_addr, self.home_address, ba, now)
-        if e is None:
-            self._note(now, "discarded", f"unexpected acknowledgement #{ba.sequence}")
-            return []
-        kind = "accepted" if ba.accepted else "refused"
-        self._note(now, kind, f"{show(peer_addr)}: status {ba.status}, lifetime "
-                              f"{ba.lifetime}", ba.status)
-        return self.tick(now) if not ba.accepted else []
+        return self._correspondent_ack(a, ba, now)
 
     def _bound(self) -> set[bytes]:
         return {cn for cn in self.peers
                 if (e := self.bul.get(cn, self.home_address)) is not None and e.registered}
-
-    def _test(self, a: Arrival, msg: mh.HomeTest, now: float) -> list[bytes]:
-        peer = self.peers.get(a.src)
-        if peer is None or not peer.waiting:
-            self._note(now, "discarded", f"{type(msg).NAME} not asked for")
-            return []
-        try:
-            peer.rr.receive(msg, now)
-        except IntegrityError as exc:
-            self._note(now, "discarded", str(exc))
-            return []
-        peer.got.add("care-of" if isinstance(msg, mh.CareOfTest) else "home")
-        self._note(now, "received", f"{type(msg).NAME} from {show(a.src)} (nonce index "
-                                    f"{msg.nonce_index})")
-        if "home" not in peer.got or ("care-of" not in peer.got and not self.at_home):
-            return []
-        peer.waiting = False
-        lifetime = 0 if self.at_home else self.correspondent_lifetime
-        self.bul.update(a.src, self.home_address, self.care_of_address, lifetime, now)
-        return self.tick(now)
 
     def _refresh(self, source: bytes, now: float) -> list[bytes]:
         if source == self.home_agent:
@@ -482,8 +360,5 @@ class MobileNode:
             if e is not None:
                 self.bul.update(self.home_agent, self.home_address, e.care_of_address,
                                 e.lifetime, now, home_registration=True)
-            return self.tick(now)
-        if source in self.peers and not self.at_home:
-            self._note(now, "received", f"Binding Refresh Request from {show(source)}")
-            return self._start_rr(source, now)
-        return []
+            return self._updates(now)
+        return self._correspondent_refresh(source, now)
