@@ -24,8 +24,8 @@ refreshes), and the explicit actions return packets too:
   Binding Update List; status 135 resends at once with the sequence number
   the acknowledgement carries, other refusals stop and are recorded.
 * **Return Routability** (§11.6, :mod:`secmob.mip6.mn_ro`): the Home Test
-  Init goes through the reverse tunnel to the home agent (from the home address), the Care-of Test
-  Init directly; with both tokens a Binding Update signed with Kbm goes to
+  Init goes through the reverse tunnel to the home agent (from the home
+  address), the Care-of Test Init directly; with both tokens a Binding Update signed with Kbm goes to
   the correspondent with a Home Address option. Back home, only the Home
   Test Init is sent and the deregistration is signed with the home keygen
   token alone (§5.2.5). A Binding Refresh Request from a correspondent
