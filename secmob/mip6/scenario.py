@@ -50,6 +50,7 @@ from secmob.mip6.ha import HomeAgent
 from secmob.mip6.harness import Host, Network, care_of
 from secmob.mip6.home_ipsec import EspKeys, home_engines, wireshark_esp_sa
 from secmob.mip6.mn import MobileNode
+from secmob.mip6.packets import describe
 from secmob.trace import Tracer, emit
 from secmob.wire import l4
 
@@ -197,7 +198,11 @@ def write_scenario(out: Path, *, nemo: bool = False, keys: Path | None = None) -
     ``esp_sa`` file to ``keys``); return a summary to print."""
     result = run_scenario(nemo=nemo)
     out.write_bytes(result.pcap())
-    lines = [f"{t:8.3f}  {what}" for t, what in result.milestones]
+    steps = sorted([(t, 0, f"== {what}") for t, what in result.milestones]
+                   + [(r.time, 1, f"   {r.sender} -> {r.receiver or 'nobody'}: "
+                                  f"{describe(r.packet)[0]}") for r in result.network.records],
+                   key=lambda step: (step[0], step[1]))
+    lines = [f"{t:8.3f}  {text}" for t, _, text in steps]
     lines.append(f"{len(result.network.records)} packets written to {out}")
     if keys is not None:
         keys.write_text(result.esp_sa())
