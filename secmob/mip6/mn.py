@@ -25,8 +25,9 @@ refreshes), and the explicit actions return packets too:
   the acknowledgement carries, other refusals stop and are recorded.
 * **Return Routability** (§11.6, :mod:`secmob.mip6.mn_ro`): the Home Test
   Init goes through the reverse tunnel to the home agent (from the home
-  address), the Care-of Test Init directly; with both tokens a Binding Update signed with Kbm goes to
-  the correspondent with a Home Address option. Back home, only the Home
+  address), the Care-of Test Init directly; with both tokens a Binding
+  Update signed with Kbm goes to the correspondent with a Home Address
+  option. Back home, only the Home
   Test Init is sent and the deregistration is signed with the home keygen
   token alone (§5.2.5). A Binding Refresh Request from a correspondent
   restarts the procedure (§11.7.4); an acknowledgement with status 136-138
