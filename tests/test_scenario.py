@@ -139,3 +139,27 @@ def test_tshark_dissects_the_capture_cleanly(tmp_path: Path, nemo: bool) -> None
     esp_frames = sum(1 for row in rows if row[4])
     assert len(mh_types) == len(ours) + esp_frames  # every ESP frame held a BU or BA
     assert set(mh_types) >= {5, 6}
+
+
+def test_harness_records_undeliverable_packets_and_routes() -> None:
+    from secmob.mip6.harness import Host, Network
+    from tests._mip6_nodes import addr
+
+    net = Network()
+    lan = net.link("lan", "2001:db8:7::/64")
+    a, b = Host(addr("2001:db8:7::1")), Host(addr("2001:db8:7::2"))
+    net.add(a, "a", lan)
+    net.add(b, "b", lan)
+    behind = net.link("behind", "2001:db8:8::/64")
+    c = Host(addr("2001:db8:8::3"))
+    net.add(c, "c", behind)
+    net.transmit(a, [a.send(addr("2001:db8:7::2"), b"to b", 0, protocol=59),
+                     a.send(addr("2001:db8:9::9"), b"lost", 0, protocol=59),
+                     a.send(addr("ff02::1"), b"all", 0, protocol=59)])
+    net.run(1)
+    assert [(r.sender, r.receiver) for r in net.records] == [("a", "b"), ("a", None), ("a", "b")]
+    behind.gateway = b  # c is now only reachable through a route via b
+    net.route("2001:db8:8::/64", addr("2001:db8:7::2"))
+    net.transmit(a, [a.send(addr("2001:db8:8::3"), b"via b", 1, protocol=59)])
+    net.run(2)
+    assert net.records[-1].receiver == "b" and len(b.inbox) == 3
