@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from scapy.layers.inet import UDP
-from scapy.layers.inet6 import MIP6MH_BA, MIP6MH_BU, IPv6, IPv6ExtHdrRouting
+from scapy.layers.inet6 import MIP6MH_BA, MIP6MH_BU, IPv6, IPv6ExtHdrRouting, MIP6MH_HoTI
 from scapy.layers.ipsec import ESP, SecurityAssociation
 
 from secmob.ipsec.engine import Engine
@@ -189,3 +189,34 @@ def test_deregistration_from_home() -> None:
     ba = packets.parse(got.packet).mobility()
     assert isinstance(ba, mh.BindingAcknowledgement) and ba.status == 0
     assert len(ha.cache) == 0 and not ha.intercepts(HOA, 5)
+
+
+def test_home_test_init_needs_the_esp_tunnel_while_away() -> None:
+    from secmob.mip6.home_ipsec import home_test_protection
+
+    mn_engine, ha_engine, _ = home_engines(HOA, HA, rng("keys"))
+    tunnel_policy, keys = home_test_protection(mn_engine, ha_engine, HOA, HA, rng("hoti"))
+    assert [k.spi for k in keys] == [0x1002, 0x1003]
+    ha = HomeAgent(HA, "2001:db8:1::/64", ha_engine, on_binding=tunnel_policy.home_agent_bound)
+    tunnel_policy.mobile_node_moved(COA)
+    assert register(ha, mn_engine).status == 0
+    hoti = packets.mobility_packet(HOA, addr("2001:db8:4::1"),
+                                   mh.HomeTestInit(cookie=bytes(8)).padded())
+    out, how = packets.tunnel(mn_engine, hoti, COA, HA, 1)
+    assert how == "esp-tunnel" and out is not None
+    p = IPv6(out)
+    assert (p.src, p.dst, p.nh) == ("2001:db8:2::10", "2001:db8:1::1", 50)
+    sa = SecurityAssociation(ESP, spi=0x1002, crypt_algo="AES-CBC", crypt_key=keys[0].cipher_key,
+                             auth_algo="HMAC-SHA1-96", auth_key=keys[0].integrity_key)
+    assert MIP6MH_HoTI in sa.decrypt(p)  # scapy opens the tunnel-mode ESP
+    [fwd] = ha.receive(out, 1)
+    assert fwd == packets.forwarded(hoti)  # decapsulated and forwarded to the correspondent
+    plain = packets.encapsulate(COA, HA, hoti)  # the same without ESP: refused by the SPD
+    assert ha.receive(plain, 1) == [] and "IPsec" in ha.events[-1].detail
+    hot = packets.mobility_packet(addr("2001:db8:4::1"), HOA, mh.HomeTest(
+        nonce_index=1, cookie=bytes(8), keygen_token=bytes(8)).padded())
+    [down] = ha.receive(hot, 2)
+    assert IPv6(down).nh == 50 and IPv6(down).dst == "2001:db8:2::10"
+    assert mn_engine.inbound(down, now=2).packet == packets.forwarded(hot)
+    tunnel_policy.mobile_node_moved(HOA)  # back home: the Home Test Init goes directly
+    assert packets.protect(mn_engine, hoti, 3) == (hoti, "bypassed")

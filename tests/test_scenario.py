@@ -116,7 +116,7 @@ def test_tshark_dissects_the_capture_cleanly(tmp_path: Path, nemo: bool) -> None
     args = ["scenario", "mip6", str(pcap), "--keys", str(keys)] + (["--nemo"] if nemo else [])
     assert cli.main(args) == 0
     lines = keys.read_text().splitlines()
-    assert len(lines) == 2 and all(line.count('","') == 7 for line in lines)
+    assert len(lines) == 4 and all(line.count('","') == 7 for line in lines)
     rows = _tshark(pcap, lines, "frame.number", "_ws.malformed", "_ws.expert.severity",
                    "udp.checksum.status", "esp.sequence", "esp.icv_good", "mip6.mhtype")
     r = scenario(nemo)

@@ -89,7 +89,10 @@ class HomeAgent:
     the prefixes it may register (RFC 3963 §6.1); ``duplicate`` answers
     duplicate address detection for a home address (§10.3.1);
     ``forwarding(home, care_of)`` sets up forwarding and says whether it
-    worked; ``max_lifetime`` caps granted lifetimes (4-second units).
+    worked; ``max_lifetime`` caps granted lifetimes (4-second units);
+    ``on_binding(home, care_of)`` is told of each binding made, moved or
+    removed (``None``), e.g. to move IPsec tunnel endpoints
+    (:class:`secmob.mip6.home_ipsec.HomeTestTunnel`).
     """
 
     def __init__(self, address: bytes, home_prefix: str | ipaddress.IPv6Network,
@@ -98,6 +101,7 @@ class HomeAgent:
                  mobile_routers: Mapping[bytes, Iterable[Prefix]] | None = None,
                  duplicate: Callable[[bytes], bool] | None = None,
                  forwarding: Callable[[bytes, bytes], bool] | None = None,
+                 on_binding: Callable[[bytes, bytes | None], None] | None = None,
                  capacity: int = 1 << 20, max_lifetime: int = 0xFFFF) -> None:
         self.address = address
         self.home_prefix = ipaddress.IPv6Network(home_prefix)
@@ -108,6 +112,7 @@ class HomeAgent:
         self.mobile_routers = frozenset(routers)
         self.duplicate = duplicate
         self.forwarding = forwarding
+        self.on_binding = on_binding
         self.cache = BindingCache(capacity=capacity, home_agent=True,
                                   mobile_routers=bool(routers), authorized_prefixes=routers,
                                   max_home_lifetime=max_lifetime)
@@ -137,6 +142,8 @@ class HomeAgent:
         """Remove expired bindings (§10.3.1: the tunnel goes with them)."""
         for e in self.cache.poll(now).expired:
             self._note(now, "expired", f"home binding for {show(e.home_address)}")
+            if self.on_binding is not None:
+                self.on_binding(e.home_address, None)
         return []
 
     # -- receiving ----------------------------------------------------------
@@ -271,6 +278,8 @@ class HomeAgent:
             raise BindingError("forwarding could not be set up",
                                143 if bu.mobile_router else 128)
         accepted = self.cache.update(bu, home_address=home, care_of_address=care_of, now=now)
+        if self.on_binding is not None:
+            self.on_binding(home, None if accepted.entry is None else care_of)
         if accepted.entry is None:
             self._note(now, "accepted", f"deregistration of {show(home)}", 0)
         else:

@@ -13,6 +13,15 @@ harness and the tests):
 * SAD: one ESP SA each way, AES-CBC (RFC 3602) with HMAC-SHA1-96 (RFC 2404),
   keys drawn from the ``rng`` given.
 
+:func:`home_test_protection` adds what RFC 3776 §5 and RFC 4877 §4.2 ask
+for Home Test Init / Home Test messages: ESP in tunnel mode between the
+care-of address and the home agent, in place of the plain reverse tunnel.
+Its policy holds only while the node is away, and the tunnel endpoint
+follows the care-of address (RFC 3776 §4.5: the SA's endpoint is updated
+when the node moves), so it returns a :class:`HomeTestTunnel` whose
+``mobile_node_moved`` and ``home_agent_bound`` methods the nodes call
+(their ``on_move`` and ``on_binding`` hooks).
+
 :meth:`EspKeys.wireshark_line` writes the line of Wireshark's ``esp_sa``
 user table (Preferences > Protocols > ESP) that lets Wireshark decrypt the
 captured packets; the addresses are wildcards because the mobile node's
@@ -25,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from secmob.algorithms import ENCRYPTION, INTEGRITY
+from secmob.ipsec.common import Mode
 from secmob.ipsec.engine import Engine
 from secmob.ipsec.sad import SAD, Direction, Protocol, SecurityAssociation
 from secmob.ipsec.selectors import Selector
@@ -33,7 +43,15 @@ from secmob.ipsec.spd_mip6 import home_signalling_entries
 from secmob.mip6.packets import show
 from secmob.trace import Tracer
 
-__all__ = ["CIPHER", "INTEGRITY_NAME", "EspKeys", "home_engines", "wireshark_esp_sa"]
+__all__ = [
+    "CIPHER",
+    "INTEGRITY_NAME",
+    "EspKeys",
+    "HomeTestTunnel",
+    "home_engines",
+    "home_test_protection",
+    "wireshark_esp_sa",
+]
 
 CIPHER = "aes128"
 """AES-CBC with a 128-bit key (RFC 3602)."""
@@ -87,23 +105,95 @@ def home_engines(home_address: bytes, home_agent: bytes, rng: Rng, *, spi: int =
     ha_entries = home_signalling_entries("home-agent", show(home_address), show(home_agent),
                                          encryption=CIPHER, integrity=INTEGRITY_NAME)
     mn, ha = _engine(mn_entries, rng, tracer), _engine(ha_entries, rng, tracer)
+    keys = [_sa(mn, ha, mn_entries[0], ha_entries[0], spi, home_address, home_agent, rng),
+            _sa(ha, mn, ha_entries[0], mn_entries[0], spi + 1, home_agent, home_address, rng)]
+    return mn, ha, keys
+
+
+def _sa(sender: Engine, receiver: Engine, out_entry: Entry, in_entry: Entry, spi: int,
+        src: bytes, dst: bytes, rng: Rng, *, tunnel: bool = False) -> EspKeys:
+    """One ESP SA ``src -> dst``: outbound at ``sender`` under ``out_entry``,
+    inbound at ``receiver`` checked against ``in_entry``."""
     choice = ENCRYPTION.choose(CIPHER)
     cipher = choice.algorithm
-    cipher_size = cipher.keymat_size(choice.key_size or cipher.key_sizes[0])
     integrity = INTEGRITY.get(INTEGRITY_NAME)
-    keys = []
-    for n, (sender, receiver, out_entry, in_entry, src, dst) in enumerate((
-            (mn, ha, mn_entries[0], ha_entries[0], home_address, home_agent),
-            (ha, mn, ha_entries[0], mn_entries[0], home_agent, home_address))):
-        k = EspKeys(spi + n, src, dst, rng(cipher_size), rng(integrity.key_size))
-        for engine, direction, entry in ((sender, Direction.OUTBOUND, out_entry),
-                                         (receiver, Direction.INBOUND, in_entry)):
-            sa = SecurityAssociation(k.spi, Protocol.ESP, direction=direction, policy=entry,
-                                     cipher=cipher, cipher_key=k.cipher_key,
-                                     integrity=integrity, integrity_key=k.integrity_key)
-            if direction is Direction.OUTBOUND:
-                engine.sad.insert_bundle(entry, sa)
-            else:
-                engine.sad.insert(sa)
-        keys.append(k)
-    return mn, ha, keys
+    k = EspKeys(spi, src, dst, rng(cipher.keymat_size(choice.key_size or cipher.key_sizes[0])),
+                rng(integrity.key_size))
+    for engine, direction, entry in ((sender, Direction.OUTBOUND, out_entry),
+                                     (receiver, Direction.INBOUND, in_entry)):
+        sa = SecurityAssociation(
+            k.spi, Protocol.ESP, direction=direction, policy=entry, cipher=cipher,
+            cipher_key=k.cipher_key, integrity=integrity, integrity_key=k.integrity_key,
+            mode=Mode.TUNNEL if tunnel else Mode.TRANSPORT,
+            tunnel_source=src if tunnel else None, tunnel_destination=dst if tunnel else None)
+        if direction is Direction.OUTBOUND:
+            engine.sad.insert_bundle(entry, sa)
+        else:
+            engine.sad.insert(sa)
+    return k
+
+
+class HomeTestTunnel:
+    """The HoTI/HoT tunnel-mode policies and SAs of one mobile node
+    (RFC 3776 §5, RFC 4877 §4.2), kept in step with its care-of address.
+
+    ``mobile_node_moved(care_of)`` is the mobile node's ``on_move`` hook:
+    away, the policy is in its SPD and the outbound SA leaves from the
+    care-of address; at home the policy is withdrawn (Home Test Init goes
+    directly). ``home_agent_bound(home, care_of)`` is the home agent's
+    ``on_binding`` hook: with a binding the policy is in its SPD and the SA
+    goes to the care-of address; without one it is withdrawn.
+    """
+
+    def __init__(self, mn: Engine, ha: Engine, home_address: bytes,
+                 mn_entry: Entry, ha_entry: Entry) -> None:
+        self._mn, self._ha, self.home_address = mn, ha, home_address
+        self._mn_entry, self._ha_entry = mn_entry, ha_entry
+
+    def __repr__(self) -> str:
+        return f"HomeTestTunnel({show(self.home_address)})"
+
+    @staticmethod
+    def _place(engine: Engine, entry: Entry, active: bool) -> None:
+        present = any(e is entry for e in engine.spd)
+        if active and not present:
+            engine.spd.insert(1, entry)  # after BU/BA, before the BYPASS entry
+        elif present and not active:
+            engine.spd.remove(entry)
+
+    def _outbound(self, engine: Engine, entry: Entry) -> SecurityAssociation:
+        bundle = engine.sad.outbound(entry)
+        assert bundle is not None
+        return next(iter(bundle))
+
+    def mobile_node_moved(self, care_of: bytes) -> None:
+        away = care_of != self.home_address
+        self._place(self._mn, self._mn_entry, away)
+        if away:
+            self._outbound(self._mn, self._mn_entry).tunnel_source = care_of
+
+    def home_agent_bound(self, home_address: bytes, care_of: bytes | None) -> None:
+        if home_address != self.home_address:
+            return
+        away = care_of is not None and care_of != home_address
+        self._place(self._ha, self._ha_entry, away)
+        if away:
+            self._outbound(self._ha, self._ha_entry).tunnel_destination = care_of
+
+
+def home_test_protection(mn: Engine, ha: Engine, home_address: bytes, home_agent: bytes,
+                         rng: Rng, *, spi: int = 0x1002,
+                         ) -> tuple[HomeTestTunnel, list[EspKeys]]:
+    """Tunnel-mode ESP for HoTI/HoT between the care-of address and the home
+    agent (RFC 3776 §5) on engines made by :func:`home_engines`: two SAs
+    (``spi`` outbound from the mobile node, ``spi + 1`` back) and the
+    :class:`HomeTestTunnel` that keeps their policy and endpoints current."""
+    hoa, agent = show(home_address), show(home_agent)
+    mn_entry, ha_entry = (
+        home_signalling_entries(role, hoa, agent, care_of=hoa, encryption=CIPHER,
+                                integrity=INTEGRITY_NAME)[1]
+        for role in ("mobile-node", "home-agent"))
+    keys = [_sa(mn, ha, mn_entry, ha_entry, spi, home_address, home_agent, rng, tunnel=True),
+            _sa(ha, mn, ha_entry, mn_entry, spi + 1, home_agent, home_address, rng,
+                tunnel=True)]
+    return HomeTestTunnel(mn, ha, home_address, mn_entry, ha_entry), keys

@@ -89,7 +89,9 @@ class MobileNode(RouteOptimisation):
     ``lifetime`` is asked of the home agent and ``correspondent_lifetime`` of
     correspondents (4-second units). ``mobile_network_prefixes`` makes it a
     mobile router (RFC 3963); with ``implicit`` they are not listed in the
-    Binding Update.
+    Binding Update. ``on_move(care_of_address)`` is called when the
+    care-of address changes (the home address when back home), e.g. to move
+    IPsec tunnel endpoints (:class:`secmob.mip6.home_ipsec.HomeTestTunnel`).
     """
 
     def __init__(self, home_address: bytes, home_prefix: str | ipaddress.IPv6Network,
@@ -97,6 +99,7 @@ class MobileNode(RouteOptimisation):
                  lifetime: int = 1000, correspondent_lifetime: int = 105,
                  mobile_network_prefixes: Iterable[Prefix] | None = None,
                  implicit: bool = False, update_list: BindingUpdateList | None = None,
+                 on_move: Callable[[bytes], None] | None = None,
                  tracer: Tracer | None = None) -> None:
         self.home_address = home_address
         self.home_prefix = ipaddress.IPv6Network(home_prefix)
@@ -112,6 +115,7 @@ class MobileNode(RouteOptimisation):
         self.implicit = implicit
         self.bul = update_list if update_list is not None else BindingUpdateList()
         self.tracer = tracer
+        self.on_move = on_move
         self.care_of_address = home_address
         self.link_prefix: ipaddress.IPv6Network = self.home_prefix
         self.home_status: int | None = None
@@ -155,6 +159,8 @@ class MobileNode(RouteOptimisation):
         if net == self.home_prefix:
             return self._returned_home(now)
         self.care_of_address = slaac_address(net, self.mac).packed
+        if self.on_move is not None:
+            self.on_move(self.care_of_address)
         self._note(now, "moved", f"care-of address {show(self.care_of_address)} on {net}")
         self.bul.update(self.home_agent, self.home_address, self.care_of_address, self.lifetime,
                         now, home_registration=True)
@@ -166,6 +172,8 @@ class MobileNode(RouteOptimisation):
     def _returned_home(self, now: float) -> list[bytes]:
         """§11.5.5: deregister with the home agent, then with correspondents."""
         self.care_of_address = self.home_address
+        if self.on_move is not None:
+            self.on_move(self.home_address)
         self._note(now, "moved", "back on the home link")
         self.bul.update(self.home_agent, self.home_address, self.home_address, 0, now,
                         home_registration=True)

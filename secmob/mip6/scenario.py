@@ -10,7 +10,9 @@ The mobile node's MAC is 02:00:5e:00:53:10, so its home address is
 2001:db8:1::5eff:fe00:5310 and its care-of address on the visited link
 2001:db8:2::5eff:fe00:5310 (modified EUI-64, RFC 4291 Appendix A).
 Home signalling is protected by ESP (AES-CBC, HMAC-SHA1-96) under the
-RFC 4877 policies; keys come from a counter RNG so that every run is equal.
+RFC 4877 policies: transport mode for Binding Update / Acknowledgement, tunnel
+mode between care-of address and home agent for Home Test Init / Home Test
+(RFC 3776 §5); keys come from a counter RNG so that every run is equal.
 
 The steps (``time`` in seconds):
 
@@ -48,7 +50,12 @@ from pathlib import Path
 from secmob.mip6.cn import CorrespondentNode
 from secmob.mip6.ha import HomeAgent
 from secmob.mip6.harness import Host, Network, care_of
-from secmob.mip6.home_ipsec import EspKeys, home_engines, wireshark_esp_sa
+from secmob.mip6.home_ipsec import (
+    EspKeys,
+    home_engines,
+    home_test_protection,
+    wireshark_esp_sa,
+)
 from secmob.mip6.mn import MobileNode
 from secmob.mip6.packets import describe
 from secmob.trace import Tracer, emit
@@ -136,12 +143,17 @@ def run_scenario(*, nemo: bool = False, tracer: Tracer | None = None) -> Scenari
     hoa = care_of(HOME, MAC)
     mn_engine, ha_engine, keys = home_engines(hoa, HA_ADDR, counter_rng(b"secmob scenario keys"),
                                               tracer=tracer)
+    home_tests, test_keys = home_test_protection(mn_engine, ha_engine, hoa, HA_ADDR,
+                                                 counter_rng(b"secmob scenario hoti keys"))
+    keys += test_keys
     routers = {hoa: [(ipaddress.IPv6Network(NETWORK_PREFIX).network_address.packed, 48)]}
-    ha = HomeAgent(HA_ADDR, HOME, ha_engine, mobile_routers=routers if nemo else None)
+    ha = HomeAgent(HA_ADDR, HOME, ha_engine, mobile_routers=routers if nemo else None,
+                   on_binding=home_tests.home_agent_bound)
     cn = CorrespondentNode(CN_ADDR, counter_rng(b"secmob scenario cn"), refresh_advance=60,
                            tracer=tracer)
     mn = MobileNode(hoa, HOME, HA_ADDR, MAC, mn_engine, counter_rng(b"secmob scenario mn"),
-                    mobile_network_prefixes=routers[hoa] if nemo else None, tracer=tracer)
+                    mobile_network_prefixes=routers[hoa] if nemo else None,
+                    on_move=home_tests.mobile_node_moved, tracer=tracer)
     mn.link_prefix = ipaddress.IPv6Network(HOME)
     net.add(ha, "home-agent", home)
     net.add(cn, "correspondent", cn_link)
