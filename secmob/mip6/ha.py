@@ -13,27 +13,31 @@ was given (:class:`secmob.ipsec.engine.Engine`, typed here as
 BU/BA between the home address and the home agent). A Binding Update that
 did not come through an SA is silently discarded (RFC 3776 §4.1; the engine
 already refuses it when the SPD asks for protection). Binding
-Acknowledgements leave through the engine as well.
+Acknowledgements leave through the engine as well, and so do tunnelled
+packets: with the Home Test policies of
+:func:`secmob.mip6.home_ipsec.home_test_protection` the engine itself builds
+the ESP tunnel for a Home Test and opens the one carrying a Home Test Init
+(RFC 3776 §5); a plainly tunnelled Home Test Init is then refused.
 
 **Home registration** (§10.3.1, RFC 3963 §6.1-§6.2). Checks, in order, and
 the status each refusal carries:
 
 ====  ==============================================================
 132   the home address is not in the home prefix
-133   the home agent does not serve this home address (``mobile_nodes``),
-      or a deregistration names no binding
+133   the home agent does not serve this home address (``mobile_nodes``)
 129   the home address is administratively prohibited (``prohibited``)
 140   R flag from a node not configured as a mobile router
+139   no H flag while a home binding exists (a Binding Update without the
+      H flag and no home binding is not for the home agent: discarded)
 134   duplicate address detection for the home address fails
       (``duplicate(home_address)`` says another node owns it)
+143   the ``forwarding`` hook fails for a mobile router (RFC 3963 §6.2)
+128   the ``forwarding`` hook fails for a mobile node (reason unspecified)
 135   sequence number not greater than the last accepted (the BA carries it)
-139   the H flag differs from the existing binding's (a BU without the H
-      flag is otherwise not for the home agent and is discarded)
+133   a deregistration names no binding
 141   a Mobile Network Prefix option with prefix length 0 or over 128
 142   a prefix the mobile router is not authorized for, or bound to another
-143   implicit mode with no prefix configured for the mobile router, or the
-      ``forwarding`` hook fails for a mobile router
-128   the ``forwarding`` hook fails for a mobile node (reason unspecified)
+143   implicit mode with no prefix configured for the mobile router
 130   the binding cache is full
 ====  ==============================================================
 
