@@ -163,3 +163,28 @@ def test_harness_records_undeliverable_packets_and_routes() -> None:
     net.transmit(a, [a.send(addr("2001:db8:8::3"), b"via b", 1, protocol=59)])
     net.run(2)
     assert net.records[-1].receiver == "b" and len(b.inbox) == 3
+
+
+def test_duplicate_address_detection_on_the_home_link() -> None:
+    from secmob.mip6.ha import HomeAgent
+    from secmob.mip6.harness import Host, Network, care_of
+    from secmob.mip6.home_ipsec import home_engines
+    from secmob.mip6.mn import MobileNode
+    from secmob.mip6.scenario import MAC, counter_rng
+    from tests._mip6_nodes import HA, addr
+
+    net = Network()
+    home = net.link("home", "2001:db8:1::/64")
+    visited = net.link("visited", "2001:db8:2::/64", router_mac="02:00:00:00:02:01")
+    hoa = care_of("2001:db8:1::/64", MAC)
+    mn_engine, ha_engine, _ = home_engines(hoa, HA, counter_rng(b"dad"))
+    ha = HomeAgent(HA, "2001:db8:1::/64", ha_engine, duplicate=net.duplicate_detector(home))
+    mn = MobileNode(hoa, "2001:db8:1::/64", HA, MAC, mn_engine, counter_rng(b"dad mn"))
+    net.add(ha, "home-agent", home)
+    net.add(mn, "mobile-node", home)
+    net.add(Host(hoa), "squatter", home)  # another node took the home address
+    assert not net.duplicate_detector(home)(addr("2001:db8:1::99"))
+    net.attach(mn, visited, leave=home)
+    net.run(5)
+    assert mn.home_status == 134 and not mn.home_registered
+    assert [e.status for e in ha.events if e.kind == "refused"] == [134]

@@ -197,6 +197,16 @@ class Network:
         self.links[id(node)] = {id(lk) for lk in links}
         return node
 
+    def duplicate_detector(self, link: Link,
+                           owner: Node | None = None) -> Callable[[bytes], bool]:
+        """Duplicate Address Detection on ``link`` (RFC 4862 §5.4) as a home
+        agent's ``duplicate`` hook: whether a node other than ``owner`` on
+        the link holds the address now."""
+        def duplicate(address: bytes) -> bool:
+            return any(address in n.addresses and n is not owner
+                       for n in self._on_links({id(link)}))
+        return duplicate
+
     def route(self, prefix: str, next_hop: bytes) -> None:
         """A static route: packets for ``prefix`` go to the owner of ``next_hop``."""
         self._routes.append((ipaddress.IPv6Network(prefix), next_hop))

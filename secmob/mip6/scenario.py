@@ -148,7 +148,8 @@ def run_scenario(*, nemo: bool = False, tracer: Tracer | None = None) -> Scenari
     keys += test_keys
     routers = {hoa: [(ipaddress.IPv6Network(NETWORK_PREFIX).network_address.packed, 48)]}
     ha = HomeAgent(HA_ADDR, HOME, ha_engine, mobile_routers=routers if nemo else None,
-                   on_binding=home_tests.home_agent_bound)
+                   on_binding=home_tests.home_agent_bound,
+                   duplicate=net.duplicate_detector(home))
     cn = CorrespondentNode(CN_ADDR, counter_rng(b"secmob scenario cn"), refresh_advance=60,
                            tracer=tracer)
     mn = MobileNode(hoa, HOME, HA_ADDR, MAC, mn_engine, counter_rng(b"secmob scenario mn"),
