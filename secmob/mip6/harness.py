@@ -284,7 +284,7 @@ class Network:
             if nxt is None or nxt > until:
                 self.now = max(self.now, until)
                 return
-            self.now = max(self.now, nxt)
+            self.now = max(self.now, round(nxt, 6))  # microseconds, as in the capture
             if head is not None and head <= nxt:
                 self._deliver(heapq.heappop(self._queue))
             elif timer is not None:
