@@ -283,3 +283,28 @@ def test_fuzz(data: bytes) -> None:
     only_secmob_errors(ah_icv_input, data)
     only_secmob_errors(ah_icv_input, b"\x60" + data)
     only_secmob_errors(ah_icv_input, b"\x45" + data)
+
+
+@given(st.binary(min_size=0, max_size=64), st.integers(0, 255), st.integers(0, 0xFFFFF),
+       st.integers(0, 255), st.sampled_from([1, 2, 4, 6]))
+def test_direct_ah_fast_path_equals_the_general_path(
+    payload: bytes, tc: int, flow: int, hlim: int, ah_words: int,
+) -> None:
+    from scapy.layers import ipsec as scapy_ipsec
+    from scapy.layers.inet import IP
+    from scapy.layers.inet6 import IPv6
+
+    from secmob.wire.ah_mutable import ah_icv_input
+    from secmob.wire.ipv4 import IPv4Packet
+    from secmob.wire.ipv6 import IPv6Packet
+
+    icv = bytes(range(1, 4 * ah_words + 1))
+    v6 = bytes(IPv6(src="2001:db8::1", dst="2001:db8::2", tc=tc, fl=flow, hlim=hlim)
+               / scapy_ipsec.AH(spi=0x1234, seq=7, nh=59, icv=icv, payloadlen=ah_words + 1)
+               / payload)
+    assert ah_icv_input(v6) == ah_icv_input(IPv6Packet.parse(v6, decode_upper=False))
+    v4 = bytes(IP(src="192.0.2.1", dst="192.0.2.2", tos=tc, ttl=hlim, id=9, flags="DF",
+                  frag=0, proto=51)
+               / scapy_ipsec.AH(spi=0x1234, seq=7, nh=59, icv=icv, payloadlen=ah_words + 1)
+               / payload)
+    assert ah_icv_input(v4) == ah_icv_input(IPv4Packet.parse(v4, decode_upper=False))

@@ -28,7 +28,7 @@ import enum
 import ipaddress
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from secmob.errors import DecodeError, PolicyViolation, UsageError
 from secmob.ipsec import ah, esp
@@ -58,8 +58,10 @@ class Verdict(enum.Enum):
     ACQUIRE = "acquire"  #: a PROTECT entry has no SA yet: negotiate keys (RFC 4301 §5.1)
 
 
-@dataclass(frozen=True, slots=True)
-class OutboundResult:
+class OutboundResult(NamedTuple):
+    """What :meth:`Engine.outbound` decided, the packet to send (if any), the
+    SPD entry that matched, the SAs applied and the lifetime events they raised."""
+
     verdict: Verdict
     packet: bytes | None
     entry: Entry | None
@@ -67,8 +69,7 @@ class OutboundResult:
     events: tuple[LifetimeEvent, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class InboundResult:
+class InboundResult(NamedTuple):
     """An accepted inbound packet.
 
     ``packet`` is the packet as delivered after IPsec processing (transport
@@ -106,12 +107,16 @@ def traffic_of(s: Skim, direction: Direction) -> Traffic:
         icmp_type=_sel(s.icmp_type), icmp_code=_sel(s.icmp_code), mh_type=_sel(s.mh_type))
 
 
-def _set_length(buf: bytearray, version: int) -> None:
-    """Fix IPv6 Payload Length, or IPv4 Total Length and header checksum."""
+def _set_length(buf: bytearray, version: int, total: int | None = None) -> None:
+    """Fix IPv6 Payload Length, or IPv4 Total Length and header checksum, in the
+    header at the start of ``buf`` for a packet of ``total`` octets (default:
+    ``len(buf)``)."""
+    if total is None:
+        total = len(buf)
     if version == 6:
-        _H.pack_into(buf, 4, len(buf) - 40)
+        _H.pack_into(buf, 4, total - 40)
     else:
-        _H.pack_into(buf, 2, len(buf))
+        _H.pack_into(buf, 2, total)
         ihl = (buf[0] & 0x0F) * 4
         buf[10:12] = b"\x00\x00"
         _H.pack_into(buf, 10, internet_checksum(bytes(buf[:ihl])))
@@ -163,33 +168,35 @@ class Engine:
         self.sad = sad
         self.rng = rng
         self.tracer = tracer
-        self._flows: dict[tuple[object, ...], Entry | None] = {}
+        self._flows: dict[tuple[object, ...], tuple[Entry | None, Traffic]] = {}
         self._flows_generation = -1
+        # (flow key, an SA's policy entry) pairs already found to match
+        self._matched: set[tuple[tuple[object, ...], Entry]] = set()
 
     # -- SPD with a flow cache -------------------------------------------------
 
-    def _policy(self, s: Skim, direction: Direction) -> tuple[Entry | None, Traffic | None]:
-        """The SPD entry for a packet; repeated flows hit a cache that any SPD
-        change invalidates."""
+    def _policy(self, s: Skim, direction: Direction,
+                ) -> tuple[Entry | None, Traffic, tuple[object, ...]]:
+        """The SPD entry, the selector values and the flow key of a packet;
+        repeated flows hit a cache that any SPD change invalidates."""
         if self._flows_generation != self.spd.generation or len(self._flows) > _FLOW_CACHE_LIMIT:
             self._flows.clear()
+            self._matched.clear()
             self._flows_generation = self.spd.generation
         key = (direction, s.src, s.dst, s.home_address, s.final_dst, s.protocol, s.sport,
                s.dport, s.icmp_type, s.icmp_code, s.mh_type)
-        try:
-            return self._flows[key], None
-        except KeyError:
+        hit = self._flows.get(key)
+        if hit is None:
             traffic = traffic_of(s, direction)
-            entry = self.spd.lookup(direction, traffic)
-            self._flows[key] = entry
-            return entry, traffic
+            hit = self._flows[key] = (self.spd.lookup(direction, traffic), traffic)
+        return hit[0], hit[1], key
 
     # -- outbound --------------------------------------------------------------
 
     def outbound(self, packet: bytes, *, now: float) -> OutboundResult:
         """Process a packet this node sends (RFC 4301 §5.1)."""
         s = skim(packet)
-        entry, _ = self._policy(s, Direction.OUTBOUND)
+        entry, _, _ = self._policy(s, Direction.OUTBOUND)
         if entry is None or entry.action is Action.DISCARD:
             return OutboundResult(Verdict.DISCARDED, None, entry)
         if entry.action is Action.BYPASS:
@@ -199,11 +206,13 @@ class Engine:
             return OutboundResult(Verdict.ACQUIRE, None, entry)
         out = packet
         events: list[LifetimeEvent] = []
-        for sa in bundle:  # ESP first, then AH outside it (RFC 4301 §4.5)
+        sas = bundle.sas
+        for n, sa in enumerate(sas):  # ESP first, then AH outside it (RFC 4301 §4.5)
+            if n:
+                s = skim(out)
             out = self._protect(sa, out, s, now)
-            s = skim(out)
             events.extend(sa.take_events())
-        return OutboundResult(Verdict.PROTECTED, out, entry, tuple(bundle), tuple(events))
+        return OutboundResult(Verdict.PROTECTED, out, entry, sas, tuple(events))
 
     def _protect(self, sa: SecurityAssociation, packet: bytes, s: Skim, now: float) -> bytes:
         tunnel = sa.mode is Mode.TUNNEL
@@ -220,11 +229,11 @@ class Engine:
         head = bytearray(packet[: s.insert_at])
         next_header = head[s.nh_at]
         if sa.protocol is Protocol.ESP:
+            body = esp.protect(sa, next_header, packet[s.insert_at :], now=now, rng=self.rng,
+                               tracer=self.tracer)
             head[s.nh_at] = 50
-            head += esp.protect(sa, next_header, packet[s.insert_at :], now=now, rng=self.rng,
-                                tracer=self.tracer)
-            _set_length(head, s.version)
-            return bytes(head)
+            _set_length(head, s.version, len(head) + len(body))
+            return b"".join((head, body))
         return self._ah_transport(sa, head, next_header, packet[s.insert_at :], s, now)
 
     def _ah_transport(self, sa: SecurityAssociation, head: bytearray, next_header: int,
@@ -282,17 +291,17 @@ class Engine:
                 return InboundResult(None, None, tuple(sas), tuple(events))
             s = skim(current)
         assert current is not None
-        entry, traffic = self._policy(s, Direction.INBOUND)
+        entry, traffic, key = self._policy(s, Direction.INBOUND)
         if sas:
             policy = sas[-1].policy
             if isinstance(policy, Entry):
-                if traffic is None:
-                    traffic = traffic_of(s, Direction.INBOUND)
-                if not policy.selector.matches(traffic, Direction.INBOUND):
-                    raise PolicyViolation(
-                        f"packet {traffic.remote} -> {traffic.local} arrived on SA "
-                        f"0x{sas[-1].spi:08x} but does not match that SA's policy "
-                        f"{policy.name or '(unnamed)'} (RFC 4301 §5.2 step 4)")
+                if (key, policy) not in self._matched:
+                    if not policy.selector.matches(traffic, Direction.INBOUND):
+                        raise PolicyViolation(
+                            f"packet {traffic.remote} -> {traffic.local} arrived on SA "
+                            f"0x{sas[-1].spi:08x} but does not match that SA's policy "
+                            f"{policy.name or '(unnamed)'} (RFC 4301 §5.2 step 4)")
+                    self._matched.add((key, policy))
                 entry = policy
             return InboundResult(current, entry, tuple(sas), tuple(events))
         if entry is None or entry.action is not Action.BYPASS:

@@ -66,6 +66,9 @@ def ah_icv_input(
     """
     if isinstance(packet, bytes | bytearray | memoryview):
         data = bytes(packet)
+        quick = _directly_after_ip_header(data)
+        if quick is not None:
+            return quick
         if data and data[0] >> 4 == 4:
             packet = IPv4Packet.parse(data, decode_upper=False)
         else:
@@ -73,6 +76,30 @@ def ah_icv_input(
     if isinstance(packet, IPv4Packet):
         return _ipv4(packet)
     return _ipv6(packet, swap_home_address)
+
+
+def _directly_after_ip_header(data: bytes) -> bytes | None:
+    """The ICV input of the common case, AH right after an IPv6 header or an
+    option-less IPv4 header, computed on the bytes; ``None`` for anything else
+    (the general path decodes the packet).
+
+    Same rules as the general path: IPv6 Traffic Class, Flow Label and Hop
+    Limit (RFC 4302 §3.3.3.1.2), IPv4 TOS, Flags, Fragment Offset, TTL and
+    Header Checksum (§3.3.3.1.1.1) zeroed, and the ICV field of AH zeroed.
+    What follows AH is covered as it is.
+    """
+    n = len(data)
+    if n >= 52 and data[0] >> 4 == 6 and data[6] == 51 and (data[4] << 8 | data[5]) + 40 == n:
+        end = 40 + (data[41] + 2) * 4
+        if end <= n:
+            return b"".join((b"\x60\x00\x00\x00", data[4:7], b"\x00", data[8:52],
+                             bytes(end - 52), data[end:]))
+    elif n >= 32 and data[0] == 0x45 and data[9] == 51 and (data[2] << 8 | data[3]) == n:
+        end = 20 + (data[21] + 2) * 4
+        if end <= n:
+            return b"".join((data[:1], b"\x00", data[2:6], b"\x00\x00\x00", data[9:10],
+                             b"\x00\x00", data[12:32], bytes(end - 32), data[end:]))
+    return None
 
 
 def _ah_index(chain: tuple[ExtensionHeader, ...] | tuple[AH | object, ...]) -> int:
