@@ -8,7 +8,7 @@ are the initiator cookie and the phase 1 encryption key, both in hex); with it
 Wireshark decrypts Main Mode messages 5 and 6 and the Quick Mode that follows,
 computing the IVs itself as RFC 2409 Appendix B says. For tshark::
 
-    tshark -o 'uat:ikev1_decryption_table:"<icookie>","<key>"' -r capture.pcap -V
+    tshark -o 'uat:ikev1_decryption_table:<icookie hex>,<key hex>' -r capture.pcap -V
 
 The table holds keys: it is for debugging captures of test exchanges.
 """
@@ -39,7 +39,8 @@ def _phase1(source: Session | Phase1Done) -> Phase1Done:
 
 def wireshark_ikev1_table(*sources: Session | Phase1Done) -> str:
     """The contents of an ``ikev1_decryption_table`` file: one line per phase 1
-    SA, ``"<initiator cookie hex>","<encryption key hex>"``."""
+    SA, ``<initiator cookie hex>,<encryption key hex>`` (hex fields of a UAT
+    record are written without quotes)."""
     return "".join(wireshark_ikev1_uat(s) + "\n" for s in sources)
 
 
@@ -47,7 +48,7 @@ def wireshark_ikev1_uat(source: Session | Phase1Done) -> str:
     """One ``ikev1_decryption_table`` record (also the value after
     ``uat:ikev1_decryption_table:`` in a tshark ``-o`` option)."""
     done = _phase1(source)
-    return f'"{done.initiator_cookie.hex()}","{done.encryption_key.hex()}"'
+    return f"{done.initiator_cookie.hex()},{done.encryption_key.hex()}"
 
 
 def isakmp_capture(messages: Sequence[bytes], initiator: bytes = bytes([192, 0, 2, 1]),
