@@ -511,12 +511,12 @@ class Session:
         self._qm_chosen = replace(choice.chosen, spi=self._qm_spi)
         group = choice.chosen.transforms[0].group
         self._qm_key = self._new_qm_key(group) if group is not None else None
-        self._qm_g = self._qm_shared(tail, self._qm_key) or b""
         ids = tuple(p for p in tail if isinstance(p, Identification))
         if len(ids) not in (0, 2):
             raise NegotiationError("Quick Mode carries both client IDs or none",
                                    notify=_MALFORMED)
         out_tail = self._qm_tail(reply_sa, self._qm_nonce, ids)
+        self._qm_g = self._qm_shared(tail, self._qm_key) or b""
         self._qm_life = choice.lifetime
         if choice.responder_lifetime is not None:  # RFC 2407 §4.5.4, §4.6.3.1
             out_tail += (responder_lifetime_notification(
