@@ -260,3 +260,10 @@ def test_nonce_payloads_carry_the_drawn_nonces() -> None:
     wire = _steps(i, r, 4)
     n3 = Message.parse(wire[2]).find(Nonce)[0]
     assert isinstance(n3, Nonce) and len(n3.data) == 16
+
+
+def test_docs_state_table_is_generated_from_transitions() -> None:
+    from pathlib import Path
+
+    page = Path(__file__).parent.parent / "docs" / "ikev1-exchange.md"
+    assert state_table() in page.read_text(encoding="utf-8")

@@ -74,7 +74,7 @@ def state_table() -> str:
     """:data:`TRANSITIONS` as a Markdown table (the one in docs/ikev1-exchange.md)."""
     rows = ["| role | state | on receiving | sends | next state | event |",
             "|---|---|---|---|---|---|",
-            "| initiator | start | `start()` | MM1 (SA) | mm1-sent | |"]
+            "| initiator | start | `start()` | MM1 (SA) | mm1-sent |  |"]
     for (role, state), t in TRANSITIONS.items():
         rows.append(f"| {role.value} | {state.value} | {t.receives} | {t.sends} | "
                     f"{t.next.value} | {t.event} |")
