@@ -8,6 +8,8 @@ from dataclasses import replace
 
 import pytest
 from _ike_peers import ID_I, counter_rng, peers
+from hypothesis import given
+from hypothesis import strategies as st
 
 from secmob.algorithms import DH_GROUPS
 from secmob.errors import (
@@ -16,6 +18,7 @@ from secmob.errors import (
     InvalidPublicValue,
     NegotiationError,
     UsageError,
+    WireError,
 )
 from secmob.ike.ikev1_exchange import (
     TRANSITIONS,
@@ -267,3 +270,33 @@ def test_docs_state_table_is_generated_from_transitions() -> None:
 
     page = Path(__file__).parent.parent / "docs" / "ikev1-exchange.md"
     assert state_table() in page.read_text(encoding="utf-8")
+
+
+_GENUINE = negotiate(*peers()).messages
+
+
+@given(st.integers(0, 8), st.integers(0, 10_000), st.integers(1, 255))
+def test_a_corrupted_message_is_refused_without_trace_or_accepted(
+        which: int, pos: int, mask: int) -> None:
+    i, r = peers()
+    wire = [i.start()]
+    assert wire[0] == _GENUINE[0]
+    turn = r
+    for n in range(9):
+        if n == which:
+            bad = bytearray(_GENUINE[n])
+            bad[pos % len(bad)] ^= mask
+            crypto = turn._crypto
+            before = (turn.state, dict(turn.__dict__), crypto.iv if crypto else b"")
+            try:
+                turn.receive(bytes(bad))
+            except WireError:
+                assert (turn.state, turn.__dict__, crypto.iv if crypto else b"") == before
+            else:
+                return  # clear messages carry no integrity of their own
+        out = turn.receive(_GENUINE[n])
+        if out.message is None:
+            break
+        assert out.message == _GENUINE[n + 1]
+        turn = i if turn is r else r
+    assert i.state is r.state is State.ESTABLISHED

@@ -10,24 +10,57 @@ computing the IVs itself as RFC 2409 Appendix B says. For tshark::
 
     tshark -o 'uat:ikev1_decryption_table:<icookie hex>,<key hex>' -r capture.pcap -V
 
-The table holds keys: it is for debugging captures of test exchanges.
+:func:`wireshark_esp_sa` does the same for the ESP SAs a Quick Mode produced:
+one record of the ESP preference ``esp_sa`` (with ``esp.enable_encryption_decode``
+on, Wireshark decrypts the tunnelled packets)::
+
+    tshark -o esp.enable_encryption_decode:TRUE -o 'uat:esp_sa:<record>' -r esp.pcap -V
+
+The tables hold keys: they are for debugging captures of test exchanges.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from secmob.errors import UsageError
+from secmob.errors import UnsupportedAlgorithm, UsageError
+from secmob.ike.handoff import NegotiatedSA
 from secmob.ike.ikev1_config import Phase1Done
 from secmob.ike.ikev1_exchange import Session
 from secmob.wire.ipv4 import IPv4Packet
 from secmob.wire.l4 import UDP
 from secmob.wire.pcap import PcapRecord, pcap_bytes
 
-__all__ = ["ISAKMP_PORT", "isakmp_capture", "wireshark_ikev1_table", "wireshark_ikev1_uat"]
+__all__ = [
+    "ISAKMP_PORT",
+    "isakmp_capture",
+    "wireshark_esp_sa",
+    "wireshark_ikev1_table",
+    "wireshark_ikev1_uat",
+]
 
 #: The UDP port of ISAKMP (RFC 2408 §2.5.2).
 ISAKMP_PORT = 500
+
+#: Wireshark's ESP encryption names (packet-ipsec.c, 4.0) by IKEv2 transform id.
+_ESP_ENCRYPTION = {
+    2: "DES-CBC [RFC2405]",
+    3: "TripleDES-CBC [RFC2451]",
+    11: "NULL",
+    12: "AES-CBC [RFC3602]",
+    13: "AES-CTR [RFC3686]",
+    18: "AES-GCM with 8 octet ICV [RFC4106]",
+    19: "AES-GCM with 12 octet ICV [RFC4106]",
+    20: "AES-GCM with 16 octet ICV [RFC4106]",
+}
+#: Wireshark's ESP authentication names by IKEv2 integrity transform id.
+_ESP_INTEGRITY = {
+    1: "HMAC-MD5-96 [RFC2403]",
+    2: "HMAC-SHA-1-96 [RFC2404]",
+    12: "HMAC-SHA-256-128 [RFC4868]",
+    13: "HMAC-SHA-384-192 [RFC4868]",
+    14: "HMAC-SHA-512-256 [RFC4868]",
+}
 
 
 def _phase1(source: Session | Phase1Done) -> Phase1Done:
@@ -67,3 +100,21 @@ def isakmp_capture(messages: Sequence[bytes], initiator: bytes = bytes([192, 0, 
             yield PcapRecord(start + n, 0, packet.to_bytes())
 
     return pcap_bytes(records())
+
+
+def wireshark_esp_sa(sa: NegotiatedSA, source: str, destination: str) -> str:
+    """One ``esp_sa`` record for ``sa``, whose packets go from ``source`` to
+    ``destination`` (the outer IPv4 or IPv6 addresses, as text).
+
+    Raises :class:`~secmob.errors.UnsupportedAlgorithm` for an algorithm
+    Wireshark 4.0 cannot decrypt or check.
+    """
+    encryption = _ESP_ENCRYPTION.get(sa.encryption_id or 0)
+    integrity = _ESP_INTEGRITY.get(sa.integrity_id) if sa.integrity_id else "NULL"
+    if encryption is None or integrity is None:
+        raise UnsupportedAlgorithm(f"Wireshark has no ESP decryption for {sa.encryption} / "
+                                   f"{sa.integrity}")
+    family = "IPv6" if ":" in source else "IPv4"
+    key = f"0x{sa.integrity_key.hex()}" if sa.integrity_key else ""
+    return (f'"{family}","{source}","{destination}","0x{sa.spi:08x}","{encryption}",'
+            f'"0x{sa.encryption_key.hex()}","{integrity}","{key}"')
