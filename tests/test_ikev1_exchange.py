@@ -300,3 +300,17 @@ def test_a_corrupted_message_is_refused_without_trace_or_accepted(
         assert out.message == _GENUINE[n + 1]
         turn = i if turn is r else r
     assert i.state is r.state is State.ESTABLISHED
+
+
+def test_drawn_and_fixed_values_are_range_checked() -> None:
+    p1 = Phase1Config(parse_ike("aes128-sha1-modp1024"), b"k", ID_I)
+    qm = QuickModeConfig(parse_esp("aes128-sha1"))
+    zeros = iter([bytes(8), bytes(16), bytes(4), bytes(4), b"\x00\x00\x01\x00"])
+    s = Session(Role.RESPONDER, p1, qm, rng=lambda n: next(zeros, bytes(n)))
+    assert s._qm_spi == b"\x00\x00\x01\x00"  # SPIs 0-255 are drawn again
+    for bad_p1, bad_qm in ((replace(p1, nonce=b"short"), qm), (replace(p1, nonce_size=300), qm),
+                           (p1, replace(qm, spi=b"\x00\x00\x00\xff"))):
+        with pytest.raises(UsageError):
+            Session(Role.INITIATOR, bad_p1, bad_qm, rng=counter_rng(b"x"))
+    s = Session(Role.INITIATOR, replace(p1, nonce=bytes(40)), qm, rng=counter_rng(b"x"))
+    assert s._nonce == bytes(40)

@@ -129,11 +129,23 @@ def _check(expected: bytes, got: bytes, what: str) -> None:
         raise IntegrityError(f"{what} does not verify (RFC 2409 §5, §5.5)")
 
 
-def _draw(rng: RNG, given: bytes | None, size: int) -> bytes:
+def _draw(rng: RNG, given: bytes | None, what: str, size: int, sizes: range) -> bytes:
+    """``given``, or ``size`` octets from ``rng``; either must have a length in ``sizes``."""
     value = given if given is not None else rng(size)
-    if len(value) != size:
-        raise UsageError(f"expected {size} octets, got {len(value)}")
+    if len(value) not in sizes:
+        raise UsageError(f"{what}: expected {sizes.start} to {sizes.stop - 1} octets, "
+                         f"got {len(value)}")
     return value
+
+
+def _spi(rng: RNG, given: bytes | None) -> bytes:
+    """Our inbound SPI: 1-255 are reserved and 0 is local only (RFC 4301 §4.1)."""
+    spi = _draw(rng, given, "SPI", 4, range(4, 5))
+    while given is None and int.from_bytes(spi, "big") < 256:
+        spi = rng(4)
+    if int.from_bytes(spi, "big") < 256:
+        raise UsageError("an SPI is at least 256: 0-255 are reserved (RFC 4301 §4.1)")
+    return spi
 
 
 def _pfs_group(proposals: Sequence[Phase2Proposal]) -> int | None:
@@ -160,14 +172,11 @@ class Session:
         self._rng = rng
         self._p1 = phase1
         self._qm = quick
-        if not 8 <= phase1.nonce_size <= 256 or not 8 <= quick.nonce_size <= 256:
-            raise UsageError("nonces are 8 to 256 octets (RFC 2409 §5)")
-        cookie = _draw(rng, phase1.cookie, 8)
-        self._nonce = _draw(rng, phase1.nonce, phase1.nonce_size)
-        if phase1.nonce is not None and not 8 <= len(phase1.nonce) <= 256:
-            raise UsageError("nonces are 8 to 256 octets (RFC 2409 §5)")
-        self._qm_spi = _draw(rng, quick.spi, 4)
-        self._qm_nonce = _draw(rng, quick.nonce, quick.nonce_size)
+        nonces = range(8, 257)  # RFC 2409 §5
+        cookie = _draw(rng, phase1.cookie, "cookie", 8, range(8, 9))
+        self._nonce = _draw(rng, phase1.nonce, "nonce", phase1.nonce_size, nonces)
+        self._qm_spi = _spi(rng, quick.spi)
+        self._qm_nonce = _draw(rng, quick.nonce, "nonce", quick.nonce_size, nonces)
         self._qm_mid = quick.message_id if quick.message_id is not None else 0
         while role is Role.INITIATOR and self._qm_mid == 0:  # zero is Main Mode's
             self._qm_mid = int.from_bytes(rng(4), "big")
