@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from secmob.algorithms import ENCRYPTION, CipherAlgorithm
+from secmob.algorithms.dh import RNG
+from secmob.errors import UsageError
 from secmob.ike import ikev1_keys as v1
 from secmob.ike.handoff import NegotiatedSA
 from secmob.ike.ikev1_states import Role, State
@@ -14,12 +16,14 @@ from secmob.wire.isakmp import Identification
 
 __all__ = [
     "Output",
+    "OwnValues",
     "Phase1Config",
     "Phase1Done",
     "QuickModeConfig",
     "QuickModeDone",
     "Role",
     "State",
+    "own_values",
     "registry_cipher",
 ]
 
@@ -103,3 +107,60 @@ class Output:
 
     message: bytes | None
     events: tuple[Phase1Done | QuickModeDone, ...] = ()
+
+
+@dataclass(frozen=True)
+class OwnValues:
+    """The values a session contributes: fixed in its configuration or drawn."""
+
+    cookie: bytes
+    nonce: bytes = field(repr=False)
+    spi: bytes
+    qm_nonce: bytes = field(repr=False)
+    message_id: int
+    pfs_group: int | None
+
+
+def own_values(role: Role, phase1: Phase1Config, quick: QuickModeConfig,
+               rng: RNG) -> OwnValues:
+    """Cookie, nonces, inbound SPI, Quick Mode message ID (initiator) and PFS
+    group (initiator) from the configurations, drawing from ``rng`` what they
+    leave ``None``. Raises :class:`~secmob.errors.UsageError` for a fixed
+    value of the wrong size or range."""
+    nonces = range(8, 257)  # RFC 2409 §5
+    cookie = _draw(rng, phase1.cookie, "cookie", 8, range(8, 9))
+    nonce = _draw(rng, phase1.nonce, "nonce", phase1.nonce_size, nonces)
+    spi = _spi(rng, quick.spi)
+    qm_nonce = _draw(rng, quick.nonce, "nonce", quick.nonce_size, nonces)
+    mid = quick.message_id if quick.message_id is not None else 0
+    while role is Role.INITIATOR and mid == 0:  # zero is Main Mode's
+        mid = int.from_bytes(rng(4), "big")
+    group = _pfs_group(quick.proposals) if role is Role.INITIATOR else None
+    return OwnValues(cookie, nonce, spi, qm_nonce, mid, group)
+
+
+def _draw(rng: RNG, given: bytes | None, what: str, size: int, sizes: range) -> bytes:
+    """``given``, or ``size`` octets from ``rng``; either must have a length in ``sizes``."""
+    value = given if given is not None else rng(size)
+    if len(value) not in sizes:
+        raise UsageError(f"{what}: expected {sizes.start} to {sizes.stop - 1} octets, "
+                         f"got {len(value)}")
+    return value
+
+
+def _spi(rng: RNG, given: bytes | None) -> bytes:
+    """Our inbound SPI: 1-255 are reserved and 0 is local only (RFC 4301 §4.1)."""
+    spi = _draw(rng, given, "SPI", 4, range(4, 5))
+    while given is None and int.from_bytes(spi, "big") < 256:
+        spi = rng(4)
+    if int.from_bytes(spi, "big") < 256:
+        raise UsageError("an SPI is at least 256: 0-255 are reserved (RFC 4301 §4.1)")
+    return spi
+
+
+def _pfs_group(proposals: Sequence[Phase2Proposal]) -> int | None:
+    groups = {t.group for p in proposals for t in p.transforms}
+    if len(groups) != 1:
+        raise UsageError("every Quick Mode transform offered must name the same PFS group, "
+                         "or none: the KE payload travels before the responder chooses")
+    return groups.pop()

@@ -57,6 +57,7 @@ from secmob.ike.ikev1_config import (
     Phase1Done,
     QuickModeConfig,
     QuickModeDone,
+    own_values,
     registry_cipher,
 )
 from secmob.ike.ikev1_states import TRANSITIONS, Role, State, Transition, state_table
@@ -129,33 +130,6 @@ def _check(expected: bytes, got: bytes, what: str) -> None:
         raise IntegrityError(f"{what} does not verify (RFC 2409 §5, §5.5)")
 
 
-def _draw(rng: RNG, given: bytes | None, what: str, size: int, sizes: range) -> bytes:
-    """``given``, or ``size`` octets from ``rng``; either must have a length in ``sizes``."""
-    value = given if given is not None else rng(size)
-    if len(value) not in sizes:
-        raise UsageError(f"{what}: expected {sizes.start} to {sizes.stop - 1} octets, "
-                         f"got {len(value)}")
-    return value
-
-
-def _spi(rng: RNG, given: bytes | None) -> bytes:
-    """Our inbound SPI: 1-255 are reserved and 0 is local only (RFC 4301 §4.1)."""
-    spi = _draw(rng, given, "SPI", 4, range(4, 5))
-    while given is None and int.from_bytes(spi, "big") < 256:
-        spi = rng(4)
-    if int.from_bytes(spi, "big") < 256:
-        raise UsageError("an SPI is at least 256: 0-255 are reserved (RFC 4301 §4.1)")
-    return spi
-
-
-def _pfs_group(proposals: Sequence[Phase2Proposal]) -> int | None:
-    groups = {t.group for p in proposals for t in p.transforms}
-    if len(groups) != 1:
-        raise UsageError("every Quick Mode transform offered must name the same PFS group, "
-                         "or none: the KE payload travels before the responder chooses")
-    return groups.pop()
-
-
 class Session:
     """One side of Main Mode (pre-shared key) followed by Quick Mode.
 
@@ -172,15 +146,10 @@ class Session:
         self._rng = rng
         self._p1 = phase1
         self._qm = quick
-        nonces = range(8, 257)  # RFC 2409 §5
-        cookie = _draw(rng, phase1.cookie, "cookie", 8, range(8, 9))
-        self._nonce = _draw(rng, phase1.nonce, "nonce", phase1.nonce_size, nonces)
-        self._qm_spi = _spi(rng, quick.spi)
-        self._qm_nonce = _draw(rng, quick.nonce, "nonce", quick.nonce_size, nonces)
-        self._qm_mid = quick.message_id if quick.message_id is not None else 0
-        while role is Role.INITIATOR and self._qm_mid == 0:  # zero is Main Mode's
-            self._qm_mid = int.from_bytes(rng(4), "big")
-        self._qm_group = _pfs_group(quick.proposals) if role is Role.INITIATOR else None
+        own = own_values(role, phase1, quick, rng)
+        cookie, self._nonce = own.cookie, own.nonce
+        self._qm_spi, self._qm_nonce, self._qm_mid = own.spi, own.qm_nonce, own.message_id
+        self._qm_group = own.pfs_group
         self._cky_i = cookie if role is Role.INITIATOR else b""
         self._cky_r = cookie if role is Role.RESPONDER else bytes(8)
         self._sai_b = b""
