@@ -88,15 +88,25 @@ def ikev2_keys(args: argparse.Namespace) -> Recorder:
 _RESPONDER_STEPS = ("private value", "public value", "shared secret")
 
 
+_SWAP = str.maketrans({"x": "y", "y": "x"})
+
+
 class _Side:
-    """Forwards one peer's steps to the shared recorder, the peer named in ``note``."""
+    """Forwards one peer's steps to the shared recorder, the peer named in
+    ``note``. The responder's Diffie-Hellman steps read ``y`` for its private
+    value (RFC 2409 writes g^xi and g^xr; the lecture's x and y)."""
 
     def __init__(self, recorder: Recorder, role: Role, keep: tuple[str, ...] = ()) -> None:
         self.recorder, self.role, self.keep = recorder, role, keep
 
     def step(self, step: Step) -> None:
-        if not self.keep or step.name.startswith(self.keep):
-            self.recorder.step(replace(step, note=self.role.value))
+        if self.keep and not step.name.startswith(self.keep):
+            return
+        if self.role is Role.RESPONDER:
+            step = replace(step, name=step.name.translate(_SWAP),
+                           formula=step.formula.translate(_SWAP),
+                           inputs={k.translate(_SWAP): v for k, v in step.inputs.items()})
+        self.recorder.step(replace(step, note=self.role.value))
 
 
 def _oakley_group(ref: str) -> int:
