@@ -119,7 +119,7 @@ def _aad(spi_seq: bytes, full: int, esn: bool) -> bytes:
 
 
 def protect(sa: SecurityAssociation, next_header: int, payload: bytes, *,
-            now: float, rng: RNG | None = None, tfc_pad: int = 0,
+            now: float, rng: RNG | None = None, iv: bytes | None = None, tfc_pad: int = 0,
             tracer: Tracer | None = None) -> bytes:
     """Build the ESP packet carrying ``payload`` (RFC 4303 §3.3).
 
@@ -128,6 +128,13 @@ def protect(sa: SecurityAssociation, next_header: int, payload: bytes, *,
     random octets for CBC IVs; it is required for CBC transforms and unused
     otherwise. ``tfc_pad`` zero octets of Traffic Flow Confidentiality
     padding (§2.7) are inserted after the payload.
+
+    ``iv`` sends this packet with the given IV instead of the one chosen
+    above (to reproduce a published packet or a peer's capture, whose IV
+    generator need not be the sequence number: RFC 4106 §3.1 and RFC 7634
+    §2 only require uniqueness). The caller then answers for that
+    requirement: a counter-mode IV used twice under one key reveals the XOR
+    of two plaintexts, and with GCM or GMAC the authentication key.
 
     Raises :class:`~secmob.errors.SAExpired` (hard lifetime reached),
     :class:`~secmob.errors.SequenceOverflow` (counter exhausted) and
@@ -144,7 +151,10 @@ def protect(sa: SecurityAssociation, next_header: int, payload: bytes, *,
     full = sa.next_sequence()
     sa.account(len(payload), now)
     spi_seq = _HEADER.pack(sa.spi, full & 0xFFFFFFFF)
-    if not cipher.iv_size:
+    if iv is not None:
+        if len(iv) != cipher.iv_size:
+            raise UsageError(f"{cipher.name} takes a {cipher.iv_size}-octet IV, got {len(iv)}")
+    elif not cipher.iv_size:
         iv = b""
     elif counter_iv(cipher):
         iv = (full & ((1 << 8 * cipher.iv_size) - 1)).to_bytes(cipher.iv_size, "big")
