@@ -13,7 +13,9 @@ arrives unprotected must match a BYPASS entry.
 Everything is sans-IO: ``now`` is an argument, randomness comes from the
 ``rng`` given to the engine (needed only for CBC IVs), and packets are
 bytes. Failures raise the :mod:`secmob.errors` exception of the check that
-failed, and nothing is released or recorded for a packet that fails.
+failed, and nothing is released for a packet that fails; the anti-replay
+window moves only for a packet that authenticated (RFC 4303 §3.4.3), even
+if its padding check then fails.
 
 Transport mode places ESP/AH as :mod:`secmob.wire.skim` describes (after
 Hop-by-Hop, Routing, Fragment and Home Address Destination Options headers,
