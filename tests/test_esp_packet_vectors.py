@@ -136,3 +136,12 @@ def test_scapy_opens_a_derived_packet() -> None:
         auth_key=bytes.fromhex(sa["integrity_key"]))
     opened = peer.decrypt(IPv6(bytes.fromhex(case["packet"])))
     assert bytes(opened) == bytes.fromhex(case["expected"]["packet"])
+
+
+def test_rfc7634_packet_in_a_derived_outer_header() -> None:
+    cases = {c["id"]: c for c in _cases("rfc7634-chacha20-poly1305.json")}
+    wrapped = bytes.fromhex(cases["rfc7634-a-engine-inbound"]["packet"])
+    published = bytes.fromhex(cases["rfc7634-a-inbound"]["packet"])
+    assert wrapped == ref.ipv4("203.0.113.1", "203.0.113.2", 50, published)
+    assert cases["rfc7634-a-engine-inbound"]["expected"]["packet"] == \
+        cases["rfc7634-a-inbound"]["expected"]["payload"]
