@@ -268,8 +268,9 @@ class Engine:
         :class:`Truncated` (malformed packet), :class:`UnknownSPI`,
         :class:`SAExpired`, :class:`ReplayError`, :class:`IntegrityError`,
         :class:`PaddingError`, or :class:`PolicyViolation` (the decapsulated
-        packet does not match its SA's policy, or an unprotected packet does
-        not match a BYPASS entry).
+        packet does not match its SA's policy, or, for an SA whose ``policy``
+        is not an SPD :class:`Entry`, matches no PROTECT entry of the SPD; or
+        an unprotected packet does not match a BYPASS entry).
         """
         s = skim(packet)
         sas: list[SecurityAssociation] = []
@@ -287,15 +288,23 @@ class Engine:
         entry, traffic = self._policy(s, Direction.INBOUND)
         if sas:
             policy = sas[-1].policy
+            if traffic is None:
+                traffic = traffic_of(s, Direction.INBOUND)
             if isinstance(policy, Entry):
-                if traffic is None:
-                    traffic = traffic_of(s, Direction.INBOUND)
                 if not policy.selector.matches(traffic, Direction.INBOUND):
                     raise PolicyViolation(
                         f"packet {traffic.remote} -> {traffic.local} arrived on SA "
                         f"0x{sas[-1].spi:08x} but does not match that SA's policy "
                         f"{policy.name or '(unnamed)'} (RFC 4301 §5.2 step 4)")
                 entry = policy
+            elif entry is None or entry.action is not Action.PROTECT:
+                # Without the SA's own selectors the SPD decides: fail closed.
+                why = ("no SPD entry matches it" if entry is None else
+                       f"SPD entry {entry.name or '(unnamed)'} says {entry.action.value}")
+                raise PolicyViolation(
+                    f"packet {traffic.remote} -> {traffic.local} arrived on SA "
+                    f"0x{sas[-1].spi:08x}, which names no SPD entry, and {why} "
+                    "(RFC 4301 §5.2 step 4)")
             return InboundResult(current, entry, tuple(sas), tuple(events))
         if entry is None or entry.action is not Action.BYPASS:
             why = ("no SPD entry matches it" if entry is None else
