@@ -33,8 +33,8 @@ Case fields:
   directly. Outputs ``verdict`` and ``packet``.
 * Inbound: ``packet`` (as received). Outputs, ``ip`` layer: ``packet``
   (as delivered), ``spis`` (the SPIs it came through, outermost first, as
-  ``"0x00004321"`` strings joined by ``" "``); ``esp`` layer: ``next_header``, ``payload``,
-  ``sequence``, ``dummy``. Negative cases name the error
+  ``"0x00004321"`` strings joined by ``" "``); ``esp`` layer:
+  ``next_header``, ``payload``, ``sequence``, ``dummy``. Negative cases name the error
   (``IntegrityError``, ``PaddingError``, ``ReplayError``, ``UnknownSPI``,
   ``PolicyViolation``, ...).
 """
@@ -81,6 +81,8 @@ class _Fields:
 
     def hex(self, name: str) -> bytes:
         value = self.get(name, str, "")
+        if value != value.lower():
+            raise self.fail(f"field {name!r} must be lowercase hex")
         try:
             return bytes.fromhex(value)
         except ValueError:
@@ -112,7 +114,10 @@ def _sa(case: Case, index: int, raw: Any, direction: Direction,
         integrity_key=f.hex("integrity_key"), esn=f.get("esn", bool, False),
         replay_window=window if direction is Direction.INBOUND else 0, policy=policy)
     if direction is Direction.OUTBOUND:
-        sa.seq_out = f.get("sequence", int, 1) - 1
+        first = f.get("sequence", int, 1)
+        if first < 1:
+            raise f.fail("field 'sequence' must be at least 1 (RFC 4303 §3.3.3)")
+        sa.seq_out = first - 1
     else:
         accepted = f.get("accepted", list, [])
         if not all(isinstance(n, int) and not isinstance(n, bool) for n in accepted):
