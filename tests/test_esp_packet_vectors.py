@@ -166,3 +166,20 @@ def test_rfc7634_packet_in_a_derived_outer_header() -> None:
     assert wrapped == ref.ipv4("203.0.113.1", "203.0.113.2", 50, published)
     assert cases["rfc7634-a-engine-inbound"]["expected"]["packet"] == \
         cases["rfc7634-a-inbound"]["expected"]["payload"]
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"direction": "sideways"}, "direction must be"),
+    ({"layer": "udp"}, "layer must be"),
+    ({"rng": "00"}, "'rng' ran out"),
+    ({"sas": []}, "'sas' must be"),
+    ({"sas": [{"spi": 0x1001, "cipher": "aes128", "cipher_key": "AA" * 16}]}, "lowercase"),
+    ({"sas": [{"spi": 0x1001, "protocol": "gre"}]}, "protocol must be"),
+    ({"sas": [{"spi": 0x1001, "cipher": "aes128", "cipher_key": "00" * 16, "sequence": 0}]},
+     "at least 1"),
+])
+def test_malformed_cases_name_the_field(change: dict[str, Any], message: str) -> None:
+    base = next(c for c in _cases("derived.json") if c["id"] == "esp-v6-aes128-sha256-outbound")
+    case = vectors.Case("mine.json", "esp-packet", {**base, **change})
+    with pytest.raises(vectors.VectorFileError, match=message):
+        vectors.run_case(case)
