@@ -293,3 +293,29 @@ def test_bypass_inbound_and_dummy_packets() -> None:
     dummy = bytes(IPv6(src=A, dst=B, nh=50, plen=len(body))) + body
     got = receiver.inbound(dummy, now=0)
     assert got.packet is None and got.sas
+
+
+def test_sa_without_policy_falls_back_to_the_spd() -> None:
+    """An inbound SA that names no SPD entry cannot let through traffic the SPD
+    refuses (RFC 4301 §5.2 step 4): the decapsulated packet must then match a
+    PROTECT entry."""
+    sender, _ = pair("aes128gcm16")
+    out_sa = next(iter(sender.sad.outbound(sender.spd[0]) or ()))
+    cipher = out_sa.cipher
+    assert cipher is not None
+
+    def receiver(*entries: Entry) -> Engine:
+        sad = SAD()
+        sad.insert(SecurityAssociation(out_sa.spi, Protocol.ESP, cipher=cipher,
+                                       cipher_key=bytes(range(cipher.keymat_size(16)))))
+        return Engine(SPD(list(entries)), sad)
+
+    wire = sender.outbound(udp6(), now=0).packet
+    assert wire is not None
+    for refusing in ([], [Entry(Selector.make(), Action.DISCARD)],
+                     [Entry(Selector.make(), Action.BYPASS)]):
+        with pytest.raises(PolicyViolation, match="names no SPD entry"):
+            receiver(*refusing).inbound(wire, now=0)
+    entry = protect_entry(B, A)
+    got = receiver(entry).inbound(wire, now=0)
+    assert got.packet == udp6() and got.entry is entry

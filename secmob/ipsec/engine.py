@@ -13,7 +13,9 @@ arrives unprotected must match a BYPASS entry.
 Everything is sans-IO: ``now`` is an argument, randomness comes from the
 ``rng`` given to the engine (needed only for CBC IVs), and packets are
 bytes. Failures raise the :mod:`secmob.errors` exception of the check that
-failed, and nothing is released or recorded for a packet that fails.
+failed, and nothing is released for a packet that fails; the anti-replay
+window moves only for a packet that authenticated (RFC 4303 §3.4.3), even
+if its padding check then fails.
 
 Transport mode places ESP/AH as :mod:`secmob.wire.skim` describes (after
 Hop-by-Hop, Routing, Fragment and Home Address Destination Options headers,
@@ -275,8 +277,9 @@ class Engine:
         :class:`Truncated` (malformed packet), :class:`UnknownSPI`,
         :class:`SAExpired`, :class:`ReplayError`, :class:`IntegrityError`,
         :class:`PaddingError`, or :class:`PolicyViolation` (the decapsulated
-        packet does not match its SA's policy, or an unprotected packet does
-        not match a BYPASS entry).
+        packet does not match its SA's policy, or, for an SA whose ``policy``
+        is not an SPD :class:`Entry`, matches no PROTECT entry of the SPD; or
+        an unprotected packet does not match a BYPASS entry).
         """
         s = skim(packet)
         sas: list[SecurityAssociation] = []
@@ -303,6 +306,14 @@ class Engine:
                             f"{policy.name or '(unnamed)'} (RFC 4301 §5.2 step 4)")
                     self._matched.add((key, policy))
                 entry = policy
+            elif entry is None or entry.action is not Action.PROTECT:
+                # Without the SA's own selectors the SPD decides: fail closed.
+                why = ("no SPD entry matches it" if entry is None else
+                       f"SPD entry {entry.name or '(unnamed)'} says {entry.action.value}")
+                raise PolicyViolation(
+                    f"packet {traffic.remote} -> {traffic.local} arrived on SA "
+                    f"0x{sas[-1].spi:08x}, which names no SPD entry, and {why} "
+                    "(RFC 4301 §5.2 step 4)")
             return InboundResult(current, entry, tuple(sas), tuple(events))
         if entry is None or entry.action is not Action.BYPASS:
             why = ("no SPD entry matches it" if entry is None else

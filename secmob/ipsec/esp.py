@@ -120,7 +120,7 @@ def _aad(spi_seq: bytes, full: int, esn: bool) -> bytes:
 
 
 def protect(sa: SecurityAssociation, next_header: int, payload: bytes, *,
-            now: float, rng: RNG | None = None, tfc_pad: int = 0,
+            now: float, rng: RNG | None = None, iv: bytes | None = None, tfc_pad: int = 0,
             tracer: Tracer | None = None) -> bytes:
     """Build the ESP packet carrying ``payload`` (RFC 4303 §3.3).
 
@@ -129,6 +129,13 @@ def protect(sa: SecurityAssociation, next_header: int, payload: bytes, *,
     random octets for CBC IVs; it is required for CBC transforms and unused
     otherwise. ``tfc_pad`` zero octets of Traffic Flow Confidentiality
     padding (§2.7) are inserted after the payload.
+
+    ``iv`` sends this packet with the given IV instead of the one chosen
+    above (to reproduce a published packet or a peer's capture, whose IV
+    generator need not be the sequence number: RFC 4106 §3.1 and RFC 7634
+    §2 only require uniqueness). The caller then answers for that
+    requirement: a counter-mode IV used twice under one key reveals the XOR
+    of two plaintexts, and with GCM or GMAC the authentication key.
 
     Raises :class:`~secmob.errors.SAExpired` (hard lifetime reached),
     :class:`~secmob.errors.SequenceOverflow` (counter exhausted) and
@@ -147,7 +154,11 @@ def protect(sa: SecurityAssociation, next_header: int, payload: bytes, *,
     full = sa.next_sequence()
     sa.account(len(payload), now)
     spi_seq = _HEADER.pack(sa.spi, full & 0xFFFFFFFF)
-    if not iv_size:
+    if iv is not None:
+        if len(iv) != iv_size:
+            raise UsageError(f"{sa.cipher.name if sa.cipher else 'ESP'} takes a {iv_size}-octet "
+                             f"IV, got {len(iv)}")
+    elif not iv_size:
         iv = b""
     elif counter:  # the 64-bit sequence number: never repeats on an SA
         iv = _U64.pack(full) if iv_size == 8 else _U64.pack(full)[-iv_size:]
