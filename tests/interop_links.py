@@ -12,7 +12,10 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pytest
+
 from secmob.algorithms import ENCRYPTION, INTEGRITY
+from secmob.errors import InvalidKeyLength, UsageError
 from secmob.ipsec.engine import Engine, Verdict
 from secmob.ipsec.sad import SAD, Direction, Mode, Protocol, SecurityAssociation
 from secmob.ipsec.selectors import Selector
@@ -82,3 +85,16 @@ def link(protocol: Protocol, cipher: str | None = None, integrity: str | None = 
     return Link(Engine(SPD([out_entry]), sender, rng=counter_rng()),
                 Engine(SPD([in_entry]), receiver, rng=counter_rng()),
                 out_sa, in_sa, ckey, ikey)
+
+
+def check_key_refusals(export: Callable[..., object], a: str, b: str) -> None:
+    """An exporter taking ``(sa, cipher_key=, integrity_key=)`` refuses keys of
+    the wrong length and an integrity key for a combined mode."""
+    lk = link(Protocol.ESP, "aes128ctr", "sha1", a=a, b=b)
+    with pytest.raises(InvalidKeyLength, match="salt"):
+        export(lk.out_sa, cipher_key=lk.cipher_key[:16], integrity_key=lk.integrity_key)
+    with pytest.raises(InvalidKeyLength, match="HMAC-SHA1-96"):
+        export(lk.out_sa, cipher_key=lk.cipher_key, integrity_key=b"short")
+    gcm = link(Protocol.ESP, "aes128gcm16", None, a=a, b=b)
+    with pytest.raises(UsageError, match="no integrity key"):
+        export(gcm.out_sa, cipher_key=gcm.cipher_key, integrity_key=b"x" * 20)
