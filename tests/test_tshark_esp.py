@@ -7,6 +7,7 @@ frame, the SPI, ``esp.icv_good``/``esp.icv_bad`` and the inner UDP payload.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -66,14 +67,25 @@ def make_link(n: int, cipher: str, integrity: str | None, family: int,
                 spi=0x5000 + n, esn=esn)
 
 
-def run_tshark(tmp_path: Path, packets: list[bytes], sas: list[WiresharkSA]) -> list[list[str]]:
+def run_tshark(tmp_path: Path, packets: list[bytes], sas: list[WiresharkSA],
+               profile: bool = False) -> list[list[str]]:
+    """tshark's view of ``packets``: the SAs as ``-o uat:esp_sa:`` options, or
+    (``profile``) as the ``esp_sa`` file of a personal configuration directory."""
     capture = tmp_path / "esp.pcap"
     capture.write_bytes(pcap_bytes(PcapRecord(i, 0, p) for i, p in enumerate(packets)))
     assert TSHARK is not None
+    env = dict(os.environ)
+    options = tshark_options(sas)
+    if profile:
+        config = tmp_path / "wireshark"
+        config.mkdir()
+        (config / "esp_sa").write_text(esp_sa_file(sas))
+        env["WIRESHARK_CONFIG_DIR"] = str(config)
+        options = tshark_options([])
     out = subprocess.run(
-        [TSHARK, "-n", *tshark_options(sas), "-r", str(capture), "-T", "fields",
+        [TSHARK, "-n", *options, "-r", str(capture), "-T", "fields",
          "-e", "esp.spi", "-e", "esp.icv_good", "-e", "esp.icv_bad", "-e", "udp.payload"],
-        capture_output=True, text=True, timeout=60, check=True)
+        capture_output=True, text=True, timeout=60, check=True, env=env)
     return [line.split("\t") for line in out.stdout.splitlines()]
 
 
@@ -123,6 +135,15 @@ def test_wireshark_has_no_esn(tmp_path: Path) -> None:
     assert lk.receiver.inbound(wire, now=0).packet == udp(6, b"esn payload")
     [row] = run_tshark(tmp_path, [wire], [sa])
     assert row == [f"0x{lk.out_sa.spi:08x}", "0", "1", b"esn payload".hex()]
+
+
+@needs_tshark
+def test_esp_sa_file_in_a_profile_directory(tmp_path: Path) -> None:
+    lk = make_link(7, "aes256", "sha384", 4, (GA6, GB6))
+    sa = wireshark_sa(lk.out_sa, cipher_key=lk.cipher_key, integrity_key=lk.integrity_key)
+    wire = lk.send(udp(4, b"from the esp_sa file"))
+    [row] = run_tshark(tmp_path, [wire], [sa], profile=True)
+    assert row == [f"0x{lk.out_sa.spi:08x}", "1", "0", b"from the esp_sa file".hex()]
 
 
 def test_record_fields_and_order() -> None:

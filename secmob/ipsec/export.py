@@ -129,8 +129,9 @@ def wireshark_sa(
     (empty for ENCR_NULL), ``integrity_key`` empty for a combined mode.
 
     The addresses are those of the packets as captured: the tunnel endpoints
-    of a tunnel-mode SA (``tunnel_source`` -> ``tunnel_destination``), else
-    the SA's ``source``/``destination``, ``*`` where the SA has none.
+    of a tunnel-mode SA (``tunnel_source`` -> ``tunnel_destination``, the
+    direction the engine writes them on output), else the SA's
+    ``source``/``destination``, ``*`` where the SA has none.
     ``source``/``destination`` override them (an address or ``"*"``).
 
     Raises :class:`~secmob.errors.UsageError` for an AH SA, an algorithm

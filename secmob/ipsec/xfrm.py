@@ -330,9 +330,12 @@ def xfrm_state_line(
     """The ``ip xfrm state add`` line installing ``sa`` in Linux.
 
     secmob keeps no keys in an SA, so the keys it was made with are passed
-    again (``cipher_key`` is ``key || salt``). ``src``/``dst`` are the
-    tunnel endpoints of a tunnel-mode SA, else the SA's ``source`` and
-    ``destination`` (``source=``/``destination=`` override them). ``reqid``
+    again (``cipher_key`` is ``key || salt``). ``src``/``dst`` are the outer
+    source and destination of the packets the SA carries: the tunnel
+    endpoints of a tunnel-mode SA (``tunnel_source`` -> ``tunnel_destination``,
+    so an inbound SA should hold the peer as ``tunnel_source``), else the
+    SA's ``source`` and ``destination``; ``source=``/``destination=``
+    override them. ``reqid``
     defaults to that of the SPD entry the SA carries as ``policy`` (its
     template's), else 0, so that the state pairs with the ``tmpl`` of
     :func:`xfrm_commands`. The replay window is the SA's (0 for outbound
