@@ -30,6 +30,12 @@ from secmob.ike.ikev1_exchange import Session
 from secmob.wire.ipv4 import IPv4Packet
 from secmob.wire.l4 import UDP
 from secmob.wire.pcap import PcapRecord, pcap_bytes
+from secmob.wire.wireshark import (
+    NO_AUTHENTICATION,
+    WIRESHARK_CIPHERS,
+    WIRESHARK_INTEGRITY,
+    WiresharkSA,
+)
 
 __all__ = [
     "ISAKMP_PORT",
@@ -41,27 +47,6 @@ __all__ = [
 
 #: The UDP port of ISAKMP (RFC 2408 §2.5.2).
 ISAKMP_PORT = 500
-
-#: Wireshark's ESP encryption names (packet-ipsec.c, 4.0) by IKEv2 transform id.
-_ESP_ENCRYPTION = {
-    2: "DES-CBC [RFC2405]",
-    3: "TripleDES-CBC [RFC2451]",
-    11: "NULL",
-    12: "AES-CBC [RFC3602]",
-    13: "AES-CTR [RFC3686]",
-    18: "AES-GCM with 8 octet ICV [RFC4106]",
-    19: "AES-GCM with 12 octet ICV [RFC4106]",
-    20: "AES-GCM with 16 octet ICV [RFC4106]",
-}
-#: Wireshark's ESP authentication names by IKEv2 integrity transform id.
-_ESP_INTEGRITY = {
-    1: "HMAC-MD5-96 [RFC2403]",
-    2: "HMAC-SHA-1-96 [RFC2404]",
-    12: "HMAC-SHA-256-128 [RFC4868]",
-    13: "HMAC-SHA-384-192 [RFC4868]",
-    14: "HMAC-SHA-512-256 [RFC4868]",
-}
-
 
 def _phase1(source: Session | Phase1Done) -> Phase1Done:
     done = source.phase1 if isinstance(source, Session) else source
@@ -109,12 +94,12 @@ def wireshark_esp_sa(sa: NegotiatedSA, source: str, destination: str) -> str:
     Raises :class:`~secmob.errors.UnsupportedAlgorithm` for an algorithm
     Wireshark 4.0 cannot decrypt or check.
     """
-    encryption = _ESP_ENCRYPTION.get(sa.encryption_id or 0)
-    integrity = _ESP_INTEGRITY.get(sa.integrity_id) if sa.integrity_id else "NULL"
+    encryption = WIRESHARK_CIPHERS.get(sa.encryption_id or 0)
+    integrity = (WIRESHARK_INTEGRITY.get(sa.integrity_id) if sa.integrity_id
+                 else NO_AUTHENTICATION)
     if encryption is None or integrity is None:
         raise UnsupportedAlgorithm(f"Wireshark has no ESP decryption for {sa.encryption} / "
                                    f"{sa.integrity}")
     family = "IPv6" if ":" in source else "IPv4"
-    key = f"0x{sa.integrity_key.hex()}" if sa.integrity_key else ""
-    return (f'"{family}","{source}","{destination}","0x{sa.spi:08x}","{encryption}",'
-            f'"0x{sa.encryption_key.hex()}","{integrity}","{key}"')
+    return WiresharkSA(family, source, destination, sa.spi, encryption, sa.encryption_key,
+                       integrity, sa.integrity_key).record()
