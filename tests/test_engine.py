@@ -319,3 +319,39 @@ def test_sa_without_policy_falls_back_to_the_spd() -> None:
     entry = protect_entry(B, A)
     got = receiver(entry).inbound(wire, now=0)
     assert got.packet == udp6() and got.entry is entry
+
+
+@pytest.mark.parametrize("outer", [(GW_A, GW_B), ("198.51.100.1", "198.51.100.2")])
+def test_tunnel_copies_dscp_and_ecn_and_propagates_congestion(outer: tuple[str, str]) -> None:
+    sender, receiver = pair("aes128gcm16", mode=Mode.TUNNEL, tunnel=outer)
+    pkt = bytes(IPv6(src=A, dst=B, tc=0xB8 | 0x02) / UDP(sport=4000, dport=53) / b"x")
+    out = sender.outbound(pkt, now=0)
+    assert out.packet is not None
+    v6 = ":" in outer[0]
+    tc = IPv6(out.packet).tc if v6 else IP(out.packet).tos
+    assert tc == 0xBA  # DSCP EF and ECT(0) copied (RFC 4301 §5.1.2.1)
+    assert receiver.inbound(out.packet, now=0).packet == pkt
+    out = sender.outbound(pkt, now=0)
+    assert out.packet is not None
+    congested = bytearray(out.packet)
+    if v6:
+        congested[1] |= 0x30  # a router on the way marks CE in the outer header
+    else:
+        congested[1] |= 0x03
+        congested[10:12] = b"\x00\x00"
+        del_ck = IP(bytes(congested))
+        del del_ck.chksum
+        congested = bytearray(bytes(del_ck))
+    got = receiver.inbound(bytes(congested), now=0).packet
+    assert got is not None and IPv6(got).tc == 0xBB and IPv6(got).payload == IPv6(pkt).payload
+
+
+def test_ipv4_outer_header_copies_df() -> None:
+    sender, _ = pair("aes128gcm16", mode=Mode.TUNNEL, tunnel=("198.51.100.1", "198.51.100.2"),
+                     a="192.0.2.1", b="192.0.2.2")
+    with_df = bytes(IP(src="192.0.2.1", dst="192.0.2.2", flags="DF") / UDP() / b"a")
+    without = bytes(IP(src="192.0.2.1", dst="192.0.2.2", flags=0, id=5) / UDP() / b"b")
+    first, second = (sender.outbound(p, now=0).packet for p in (with_df, without))
+    assert first is not None and second is not None
+    assert IP(first).flags == "DF" and IP(first).id == 0
+    assert IP(second).flags == 0 and IP(second).id != 0

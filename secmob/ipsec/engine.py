@@ -124,17 +124,51 @@ def _set_length(buf: bytearray, version: int, total: int | None = None) -> None:
         _H.pack_into(buf, 10, internet_checksum(bytes(buf[:ihl])))
 
 
-def _outer_header(sa: SecurityAssociation, next_header: int, body_length: int) -> bytes:
-    """The outer header of a tunnel-mode packet (RFC 4301 §5.1.2)."""
+def _traffic_class(packet: bytes) -> int:
+    """DSCP and ECN of an IP header: the IPv6 Traffic Class or the IPv4 TOS octet."""
+    if packet[0] >> 4 == 6:
+        return ((packet[0] & 0x0F) << 4) | (packet[1] >> 4)
+    return packet[1]
+
+
+def _outer_header(sa: SecurityAssociation, next_header: int, body_length: int,
+                  inner: bytes, ident: int) -> bytes:
+    """The outer header of a tunnel-mode packet (RFC 4301 §5.1.2.1).
+
+    DSCP and ECN are copied from the inner header; the hop limit (TTL) is
+    constructed (64). An IPv4 outer header copies the inner DF bit (an inner
+    IPv6 packet is never fragmented en route, so DF is set) and carries
+    ``ident`` as Identification when DF is clear (RFC 6864 §4.1).
+    """
     src, dst = sa.tunnel_source, sa.tunnel_destination
     assert src is not None and dst is not None  # tunnel SAs always have both
+    tc = _traffic_class(inner)
     if len(src) == 16:
-        return struct.pack("!IHBB", 6 << 28, body_length, next_header, 64) + src + dst
-    # IPv4: DF set and Identification 0 for an atomic datagram (RFC 6864 §4).
-    header = bytearray(struct.pack("!BBHHHBBH", 0x45, 0, 20 + body_length, 0, 0x4000, 64,
+        return struct.pack("!IHBB", (6 << 28) | (tc << 20), body_length, next_header,
+                           64) + src + dst
+    df = inner[0] >> 4 == 6 or bool(inner[6] & 0x40)
+    header = bytearray(struct.pack("!BBHHHBBH", 0x45, tc, 20 + body_length,
+                                   0 if df else ident, 0x4000 if df else 0, 64,
                                    next_header, 0) + src + dst)
     _H.pack_into(header, 10, internet_checksum(bytes(header)))
     return bytes(header)
+
+
+def _decapsulated(inner: bytes, outer: bytes) -> bytes:
+    """The inner packet with congestion marked when the outer header was
+    (RFC 4301 §5.1.2.1 note 6, RFC 3168 §9.2.1): an outer ECN of CE turns an
+    ECN-capable inner ECN (ECT(0), ECT(1)) into CE."""
+    if _traffic_class(outer) & 3 != 3 or _traffic_class(inner) & 3 not in (1, 2):
+        return inner
+    marked = bytearray(inner)
+    if inner[0] >> 4 == 6:
+        marked[1] |= 0x30
+    else:
+        marked[1] |= 0x03
+        ihl = (marked[0] & 0x0F) * 4
+        marked[10:12] = b"\x00\x00"
+        _H.pack_into(marked, 10, internet_checksum(bytes(marked[:ihl])))
+    return bytes(marked)
 
 
 def _inner_packet(inner: bytes, next_header: int) -> bytes:
@@ -172,8 +206,13 @@ class Engine:
         self.tracer = tracer
         self._flows: dict[tuple[object, ...], tuple[Entry | None, Traffic]] = {}
         self._flows_generation = -1
+        self._ident = 0  # IPv4 Identification of outer headers without DF
         # (flow key, an SA's policy entry) pairs already found to match
         self._matched: set[tuple[tuple[object, ...], Entry]] = set()
+
+    def _next_ident(self) -> int:
+        self._ident = (self._ident + 1) & 0xFFFF
+        return self._ident
 
     # -- SPD with a flow cache -------------------------------------------------
 
@@ -223,7 +262,7 @@ class Engine:
             if sa.protocol is Protocol.ESP:
                 body = esp.protect(sa, inner_nh, packet, now=now, rng=self.rng,
                                    tracer=self.tracer)
-                return _outer_header(sa, 50, len(body)) + body
+                return _outer_header(sa, 50, len(body), packet, self._next_ident()) + body
             return self._ah_tunnel(sa, inner_nh, packet, now)
         if s.fragment:
             raise UsageError("transport-mode IPsec applies to whole packets, not fragments "
@@ -258,7 +297,8 @@ class Engine:
                    now: float) -> bytes:
         ipv6 = sa.tunnel_source is not None and len(sa.tunnel_source) == 16
         length = ah.header_length(sa, ipv6=ipv6)
-        outer = bytearray(_outer_header(sa, 51, length + len(inner)))
+        outer = bytearray(_outer_header(sa, 51, length + len(inner), inner,
+                                        self._next_ident()))
         placeholder = outer + bytes(length) + inner
         placeholder[len(outer)] = inner_nh
         placeholder[len(outer) + 1] = length // 4 - 2
@@ -349,7 +389,7 @@ class Engine:
             if next_header not in (IPV4_IN_IP, IPV6_IN_IP):
                 raise DecodeError("IPsec tunnel",
                                   f"Next Header {next_header} is not IPv4 (4) or IPv6 (41)", at)
-            return _inner_packet(inner, next_header), sa
+            return _decapsulated(_inner_packet(inner, next_header), packet), sa
         out = bytearray(packet[:at])
         out[s.nh_at] = next_header
         out += payload if rest_at == len(packet) else packet[rest_at:]
