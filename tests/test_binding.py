@@ -114,8 +114,19 @@ def test_deregistration_and_correspondent_lifetime_cap() -> None:
     gone = cache.update(bu(2, 0), home_address=HOA, care_of_address=COA, now=1)
     assert gone.entry is None and cache.lookup(HOA, 1) is None
     cache.update(bu(3), home_address=HOA, care_of_address=COA, now=2)
-    cache.update(bu(4), home_address=HOA, care_of_address=HOA, now=3)  # care-of == home
-    assert len(cache) == 0
+    gone = cache.update(bu(4, 0), home_address=HOA, care_of_address=HOA, now=3)
+    assert gone.entry is None and len(cache) == 0
+
+
+def test_only_lifetime_zero_deletes() -> None:
+    # RFC 6275 §6.1.7: "The deletion of a binding MUST be indicated by setting
+    # the Lifetime field to 0"; §9.5.1: a non-zero Lifetime is a request to
+    # cache a binding. (RFC 3775 also read a care-of address equal to the home
+    # address as a deletion; RFC 6275 dropped that rule.)
+    cache = BindingCache()
+    acc = cache.update(bu(1, 10), home_address=HOA, care_of_address=HOA, now=0)
+    assert acc.entry is not None and acc.lifetime == 10
+    assert cache.lookup(HOA, 1) == acc.entry
 
 
 def test_entries_are_compact_records() -> None:

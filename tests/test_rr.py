@@ -126,6 +126,25 @@ def test_deregistration_needs_only_the_home_token() -> None:
     assert mn.verify_acknowledgement(cn.acknowledge(ok, 0, 0), 3).lifetime == 0
 
 
+def test_care_of_equal_to_home_with_a_lifetime_needs_both_tokens() -> None:
+    # RFC 6275 §9.5.1: only a zero Lifetime makes a deletion, whose Kbm is
+    # SHA1(home keygen token); any other Binding Update uses both tokens
+    # (§5.2.5), whatever its care-of address.
+    cn = rr.Correspondent(CN, seeded(1))
+    mn = rr.MobileNode(HOA, HOA, CN, seeded(2))
+    hoti, coti = mn.start()
+    mn.receive(cn.home_test(hoti, HOA, 0), 0)
+    mn.receive(cn.care_of_test(coti, HOA, 0), 0)
+    bu = mn.binding_update(5, 10, 1)
+    ok = cn.verify_binding_update(bu, home_address=HOA, source_address=HOA, now=2)
+    n = cn.nonces.lookup(0, 2)
+    assert n is not None
+    home = hmac.new(n.kcn, HOA + n.value + b"\0", hashlib.sha1).digest()[:8]
+    care = hmac.new(n.kcn, HOA + n.value + b"\1", hashlib.sha1).digest()[:8]
+    assert not ok.deregistration and ok.kbm == hashlib.sha1(home + care).digest()
+    mn.verify_acknowledgement(cn.acknowledge(ok, 0, 10), 3)
+
+
 @pytest.mark.parametrize(("home_at", "care_at", "status"),
                          [(0, 100, 136), (100, 0, 137), (0, 0, 138)])
 def test_expired_nonce_indices(home_at: float, care_at: float, status: int) -> None:
@@ -240,7 +259,7 @@ def test_hypothesis_sign_and_verify(hoa: bytes, coa: bytes, seq: int, lifetime: 
     mn.receive(cn.care_of_test(coti, coa, 0), 0)
     bu = mn.binding_update(seq, lifetime, now)
     ok = cn.verify_binding_update(bu, home_address=hoa, source_address=coa, now=now)
-    assert ok.deregistration == (lifetime == 0 or hoa == coa)
+    assert ok.deregistration == (lifetime == 0)
     mn.verify_acknowledgement(cn.acknowledge(ok, 0, min(lifetime, 105)), now)
     bad = bytearray(bu)
     i = flip % len(bad)

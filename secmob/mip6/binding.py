@@ -265,7 +265,7 @@ class BindingCache:
                     135, expected_sequence=old.sequence)
             if old.home_registration != bu.home_registration:
                 raise BindingError("the H flag differs from the existing binding", 139)
-        if bu.lifetime == 0 or care_of_address == home_address:
+        if bu.lifetime == 0:  # §9.5.1: a zero Lifetime, and only that, deletes
             if old is None and bu.home_registration:
                 raise BindingError("no home registration exists for this home address", 133)
             self._remove(home_address)
