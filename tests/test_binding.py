@@ -78,6 +78,19 @@ def test_each_status_from_its_cause(config: dict[str, object],
     assert exc.value.status == status
 
 
+def test_rfc6275_section_9_5_1_checks_come_before_home_agent_ones() -> None:
+    # §10.3.1: a Binding Update is first validated as §9.5.1 says (sequence
+    # number 135, registration type change 139), then the home agent tests
+    # (131). A correspondent with a binding answers an H=1 update with 139.
+    cache = BindingCache()
+    cache.update(bu(5), home_address=HOA, care_of_address=COA, now=0)
+    for update, status in ((bu(6, home_registration=True), 139),
+                           (bu(5, home_registration=True), 135)):
+        with pytest.raises(BindingError) as exc:
+            cache.update(update, home_address=HOA, care_of_address=COA, now=1)
+        assert exc.value.status == status
+
+
 def test_lifetime_expiry_and_timers() -> None:
     cache = BindingCache(refresh_advance=10)
     acc = cache.update(bu(1, 25), home_address=HOA, care_of_address=COA, now=0)

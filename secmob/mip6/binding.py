@@ -8,7 +8,7 @@ Binding Acknowledgement status:
 
 ====  ===========================================================
 130   insufficient resources (the cache is full)
-131   home registration (H) asked of a node that is not a home agent
+131   home registration (H) asked of a node that is not a home agent (§10.3.1)
 133   home deregistration for a home address with no binding
 135   sequence number not greater than the last one (modulo 2^16);
       ``expected_sequence`` is the last accepted one, the value the
@@ -246,18 +246,20 @@ class BindingCache:
                now: float) -> Accepted:
         """Apply a Binding Update (already authorized by IPsec or Return
         Routability) and return what to acknowledge; raise
-        :class:`BindingError` with the status to send otherwise (§9.5.1)."""
+        :class:`BindingError` with the status to send otherwise.
+
+        The tests run in the order of §10.3.1: first the validation of §9.5.1
+        (sequence number, 135; registration type change, 139), then the home
+        agent's own tests (131, 133; RFC 3963 §6.2 for mobile routers).
+        """
         if len(home_address) != 16 or len(care_of_address) != 16:
             raise UsageError("home and care-of addresses must be 16 octets")
-        if bu.home_registration and not self.home_agent:
-            raise BindingError("home registration asked of a node that is not a home agent",
-                               131)
-        if bu.mobile_router and not self.mobile_routers:
-            raise BindingError("mobile router registration not permitted", 140)
         old = self._entries.get(home_address)
         if old is not None and _EXPIRES(old)[0] <= now:
             self._remove(home_address)
             old = None
+        # §9.5.1 validation first (135, 139), then the home agent's tests of
+        # §10.3.1 (131) and of RFC 3963 §6.2/§6.6 (140).
         if old is not None:
             if not sequence_greater(bu.sequence, old.sequence):
                 raise BindingError(
@@ -265,6 +267,11 @@ class BindingCache:
                     135, expected_sequence=old.sequence)
             if old.home_registration != bu.home_registration:
                 raise BindingError("the H flag differs from the existing binding", 139)
+        if bu.home_registration and not self.home_agent:
+            raise BindingError("home registration asked of a node that is not a home agent",
+                               131)
+        if bu.mobile_router and not self.mobile_routers:
+            raise BindingError("mobile router registration not permitted", 140)
         if bu.lifetime == 0:  # §9.5.1: a zero Lifetime, and only that, deletes
             if old is None and bu.home_registration:
                 raise BindingError("no home registration exists for this home address", 133)
