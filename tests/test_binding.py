@@ -91,6 +91,41 @@ def test_rfc6275_section_9_5_1_checks_come_before_home_agent_ones() -> None:
         assert exc.value.status == status
 
 
+def nemo_home_agent() -> BindingCache:
+    return BindingCache(home_agent=True, mobile_routers=True,
+                        authorized_prefixes={HOA: [(ip("2001:db8:aa::"), 48)]})
+
+
+def test_mobile_router_flag_without_home_registration() -> None:
+    # RFC 3963 §6.2: "The Home Registration (H) Flag MUST be set. If it is
+    # not, the Home Agent MUST reject the Binding Update" with status 140.
+    with pytest.raises(BindingError) as exc:
+        nemo_home_agent().update(bu(1, mobile_router=True), home_address=HOA,
+                                 care_of_address=COA, now=0)
+    assert exc.value.status == 140
+    # To a node without NEMO support the R bit is a Reserved bit, which "MUST
+    # be ignored by the receiver" (RFC 6275 §6.1.7).
+    acc = BindingCache().update(bu(1, mobile_router=True), home_address=HOA,
+                                care_of_address=COA, now=0)
+    assert acc.entry is not None and not acc.entry.mobile_router
+
+
+def test_mobile_router_flag_change_is_a_registration_type_change() -> None:
+    # RFC 3963 §6.2: an R flag different from the existing entry's gives 139,
+    # except in a deregistration, which ignores R.
+    for first, second in ((False, True), (True, False)):
+        cache = nemo_home_agent()
+        cache.update(bu(1, home_registration=True, mobile_router=first), home_address=HOA,
+                     care_of_address=COA, now=0)
+        with pytest.raises(BindingError) as exc:
+            cache.update(bu(2, home_registration=True, mobile_router=second),
+                         home_address=HOA, care_of_address=COA, now=1)
+        assert exc.value.status == 139
+        gone = cache.update(bu(3, 0, home_registration=True, mobile_router=second),
+                            home_address=HOA, care_of_address=COA, now=2)
+        assert gone.entry is None and len(cache) == 0
+
+
 def test_lifetime_expiry_and_timers() -> None:
     cache = BindingCache(refresh_advance=10)
     acc = cache.update(bu(1, 25), home_address=HOA, care_of_address=COA, now=0)

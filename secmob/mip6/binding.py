@@ -13,8 +13,12 @@ Binding Acknowledgement status:
 135   sequence number not greater than the last one (modulo 2^16);
       ``expected_sequence`` is the last accepted one, the value the
       Binding Acknowledgement carries (§9.5.1)
-139   the H flag differs from the one of the existing entry
-140   mobile router (R) flag refused (RFC 3963 §6.1)
+139   the H flag differs from the one of the existing entry (§9.5.1), or the
+      R flag does, outside a deregistration (RFC 3963 §6.2)
+140   mobile router (R) flag at a home agent without NEMO support
+      (RFC 3963 §6.6), or without the H flag (RFC 3963 §6.2); a node
+      without mobile router support ignores R in a correspondent
+      registration (to it a Reserved bit, RFC 6275 §6.1.7)
 141   invalid prefix (length 0 or over 128, RFC 3963 §6.2)
 142   prefix not authorized for, or already bound to, another node
 143   implicit-mode registration with no configured prefixes
@@ -270,23 +274,31 @@ class BindingCache:
         if bu.home_registration and not self.home_agent:
             raise BindingError("home registration asked of a node that is not a home agent",
                                131)
-        if bu.mobile_router and not self.mobile_routers:
-            raise BindingError("mobile router registration not permitted", 140)
-        if bu.lifetime == 0:  # §9.5.1: a zero Lifetime, and only that, deletes
+        router = bu.mobile_router
+        if router and not self.mobile_routers:
+            if bu.home_registration:  # RFC 3963 §6.6
+                raise BindingError("mobile router operation not permitted", 140)
+            router = False  # a Reserved bit to a node without NEMO (RFC 6275 §6.1.7)
+        dereg = bu.lifetime == 0  # §9.5.1: a zero Lifetime deletes
+        if router and not bu.home_registration:  # RFC 3963 §6.2
+            raise BindingError("the mobile router (R) flag needs the H flag", 140)
+        if old is not None and old.mobile_router != router and not dereg:  # RFC 3963 §6.2
+            raise BindingError("the R flag differs from the existing binding", 139)
+        if dereg:
             if old is None and bu.home_registration:
                 raise BindingError("no home registration exists for this home address", 133)
             self._remove(home_address)
             return Accepted(bu.sequence, 0, None)
-        routes = self._check_prefixes(bu, home_address) if bu.mobile_router else ()
+        routes = self._check_prefixes(bu, home_address) if router else ()
         if old is None and len(self._entries) >= self.capacity:
             raise BindingError(f"binding cache full ({self.capacity} entries)", 130)
         cap = self.max_home_lifetime if bu.home_registration else self.max_correspondent_lifetime
         lifetime = min(bu.lifetime, cap)
-        flags = bu.flags >> 8 & (FLAG_A | FLAG_H | FLAG_L | FLAG_K | FLAG_R)
+        flags = bu.flags >> 8 & (FLAG_A | FLAG_H | FLAG_L | FLAG_K | (FLAG_R if router else 0))
         entry = BindingEntry.make(home_address, care_of_address,
                                   now + lifetime * LIFETIME_UNIT, bu.sequence, lifetime, flags)
         self._store(home_address, entry)
-        if bu.mobile_router:
+        if router:
             self._set_prefixes(home_address, routes)
         return Accepted(bu.sequence, lifetime, entry)
 
