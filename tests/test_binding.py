@@ -126,6 +126,18 @@ def test_mobile_router_flag_change_is_a_registration_type_change() -> None:
         assert gone.entry is None and len(cache) == 0
 
 
+def test_mobile_router_care_of_equal_to_home_deletes() -> None:
+    # RFC 3963 §6.2 keeps the RFC 3775 rule for mobile routers: "If the
+    # Lifetime specified in the Binding Update is 0 or the specified Care-of
+    # address matches the Home Address ... this is a request to delete".
+    cache = nemo_home_agent()
+    cache.update(bu(1, home_registration=True, mobile_router=True), home_address=HOA,
+                 care_of_address=COA, now=0)
+    gone = cache.update(bu(2, home_registration=True, mobile_router=True),
+                        home_address=HOA, care_of_address=HOA, now=1)
+    assert gone.entry is None and len(cache) == 0 and cache.prefixes(HOA) == []
+
+
 def test_lifetime_expiry_and_timers() -> None:
     cache = BindingCache(refresh_advance=10)
     acc = cache.update(bu(1, 25), home_address=HOA, care_of_address=COA, now=0)

@@ -279,7 +279,9 @@ class BindingCache:
             if bu.home_registration:  # RFC 3963 §6.6
                 raise BindingError("mobile router operation not permitted", 140)
             router = False  # a Reserved bit to a node without NEMO (RFC 6275 §6.1.7)
-        dereg = bu.lifetime == 0  # §9.5.1: a zero Lifetime deletes
+        # §9.5.1: a zero Lifetime deletes; for a mobile router so does a care-of
+        # address equal to the home address (RFC 3963 §6.2 keeps that RFC 3775 rule).
+        dereg = bu.lifetime == 0 or (router and care_of_address == home_address)
         if router and not bu.home_registration:  # RFC 3963 §6.2
             raise BindingError("the mobile router (R) flag needs the H flag", 140)
         if old is not None and old.mobile_router != router and not dereg:  # RFC 3963 §6.2
