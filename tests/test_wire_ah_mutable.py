@@ -1,4 +1,4 @@
-"""AH ICV input: mutable fields normalised (RFC 4302 §3.3.3.1, RFC 6275 §6.3/§6.4).
+"""AH ICV input: mutable fields normalised (RFC 4302 §3.3.3.1, RFC 6275 §6.4, §9.3.1, §11.3.2).
 
 Each hand-checked case edits the wire octets directly (not through the
 function under test) to build the expected result.
@@ -104,7 +104,7 @@ def test_routing_type2_final_destination_view() -> None:
 
 
 def test_home_address_option_swapped() -> None:
-    # RFC 6275 §6.3: on the wire, source = care-of address, option = home address;
+    # RFC 6275 §11.3.2 / §9.3.1: on the wire, source = care-of address, option = home address;
     # the ICV is computed with the home address in the source field and the
     # care-of address in the option.
     dest = DestinationOptions(0, layout_options([HomeAddressOption(HOA)]))

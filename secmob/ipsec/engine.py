@@ -96,7 +96,8 @@ def traffic_of(s: Skim, direction: Direction) -> Traffic:
     """The SPD selector values of a skimmed packet (RFC 4301 §4.4.1.1).
 
     A Home Address option stands for the source and a type 2 routing header
-    for the destination (RFC 6275 §6.3, §6.4): IPsec sees the home address.
+    for the destination (RFC 6275 §11.3.2, §9.3.2: "The IPsec Security Policy
+    Database lookup MUST [be] based on the mobile node's home address").
     """
     src = s.home_address if s.home_address is not None else s.src
     dst = s.final_dst if s.final_dst is not None else s.dst

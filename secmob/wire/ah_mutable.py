@@ -12,7 +12,10 @@ and returns the same packet with
   final destination (Destination Address = final destination, the visited
   addresses in the header, Segments Left 0); with a Home Address option,
   the IPv6 source and the option's address exchanged, so the source field
-  holds the home address and the option the care-of address (RFC 6275 §6.3);
+  holds the home address and the option the care-of address (RFC 6275
+  §11.3.2 for the sender, §9.3.1 for the receiver: "the Home Address option
+  contains the care-of address, and the source IPv6 address field of the
+  IPv6 header contains the home address");
 * IPv4 (RFC 4302 §3.3.3.1.1): TOS (DSCP and ECN), Flags, Fragment Offset,
   TTL and Header Checksum zeroed; every option not listed as immutable in
   RFC 4302 Appendix A.1 replaced, type and length included, by zero octets;
@@ -21,8 +24,8 @@ and returns the same packet with
 * the AH ICV field zeroed; everything after AH kept as it is (RFC 4302
   §3.3.3.1: the upper-level data is assumed immutable).
 
-Headers after AH are not touched. The ESN high-order bits (RFC 4302 §3.3.3.1)
-belong to the ICV computation, not to this layout step.
+Headers after AH are not touched. The ESN high-order bits (RFC 4302
+§3.3.3.2.2) belong to the ICV computation, not to this layout step.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ def ah_icv_input(
 
     ``swap_home_address=False`` is for a packet whose source address and Home
     Address option were already exchanged (a receiver may do so before AH
-    processing, RFC 6275 §6.3). Raises :class:`~secmob.errors.UsageError` when
+    processing, RFC 6275 §11.3.2). Raises :class:`~secmob.errors.UsageError` when
     the packet has no AH header and :class:`~secmob.errors.DecodeError` when a
     routing header's final form cannot be predicted.
     """
