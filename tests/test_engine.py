@@ -233,6 +233,27 @@ def test_outbound_verdicts() -> None:
     assert engine.outbound(udp6(A, "2001:db9::1"), now=0).verdict is Verdict.DISCARDED
 
 
+def test_esp_and_ah_are_next_layer_protocols_for_the_spd() -> None:
+    # RFC 4301 §4.4.1.1: "The default list does NOT include 51 (AH) or 50
+    # (ESP). From a selector lookup point of view, IPsec treats AH and ESP as
+    # Next Layer Protocols." An already protected packet selects by 50 / 51.
+    sender, _ = pair("aes128gcm16")
+    protected = sender.outbound(udp6(), now=0).packet
+    assert protected is not None and protected[6] == 50
+    pass_esp = Entry(Selector.make(A, B, 50), Action.BYPASS, name="esp")
+    pass_ah = Entry(Selector.make(A, B, 51), Action.BYPASS, name="ah")
+    engine = Engine(SPD([pass_esp, pass_ah, Entry(Selector.make(A, B), Action.DISCARD)]), SAD())
+    res = engine.outbound(protected, now=0)
+    assert res.verdict is Verdict.BYPASSED and res.entry is pass_esp
+    ah_sender, _ = pair(None, ah="sha1")
+    with_ah = ah_sender.outbound(udp6(), now=0).packet
+    assert with_ah is not None and with_ah[6] == 51
+    assert engine.outbound(with_ah, now=0).entry is pass_ah
+    v4 = bytes(IP(src="192.0.2.1", dst="192.0.2.2", proto=50) / (b"\0" * 24))
+    v4_entry = Entry(Selector.make("192.0.2.1", "192.0.2.2", 50), Action.BYPASS)
+    assert Engine(SPD([v4_entry]), SAD()).outbound(v4, now=0).entry is v4_entry
+
+
 def test_spd_changes_reach_cached_flows() -> None:
     spd = SPD([Entry(Selector.make(A, B), Action.BYPASS)])
     engine = Engine(spd, SAD())

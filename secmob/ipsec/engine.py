@@ -101,9 +101,10 @@ def traffic_of(s: Skim, direction: Direction) -> Traffic:
     """
     src = s.home_address if s.home_address is not None else s.src
     dst = s.final_dst if s.final_dst is not None else s.dst
-    proto: int | Special = OPAQUE if s.protocol in (50, 51) else s.protocol
+    # AH and ESP are Next Layer Protocols for the SPD (RFC 4301 §4.4.1.1): an
+    # already protected packet selects by 50 / 51, and has no port selectors.
     return Traffic.from_packet(
-        direction, _ip(src), _ip(dst), proto, sport=_sel(s.sport), dport=_sel(s.dport),
+        direction, _ip(src), _ip(dst), s.protocol, sport=_sel(s.sport), dport=_sel(s.dport),
         icmp_type=_sel(s.icmp_type), icmp_code=_sel(s.icmp_code), mh_type=_sel(s.mh_type))
 
 
