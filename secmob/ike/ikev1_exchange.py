@@ -26,10 +26,13 @@ proposal through the ENCRYPTION registry (Oakley numbers), or by the
 ``resolve_cipher`` callable of :class:`Phase1Config`.
 
 Encryption follows RFC 2409 Appendix B: the key from SKEYID_e (expanded when
-needed), the first IV ``hash(g^xi | g^xr)``, then the last ciphertext block
-of the previous message; the Quick Mode IV ``hash(last phase-1 block | M-ID)``.
-Bodies are padded with zero octets to the block size (RFC 2408 §3.1 leaves
-the padding value open; receivers ignore it). Hashes are compared in constant
+needed), the first IV ``hash(g^xi | g^xr)`` with the negotiated hash, then
+"the last CBC encryption block from the previous message"; the Quick Mode IV
+``hash(last phase-1 CBC output block | M-ID)``, then again the previous
+message's last block. Bodies are "padded up to the nearest block size using
+bytes containing 0x00" (Appendix B). HASH(1) and HASH(2) cover the payloads
+after the HASH payload as sent, "excluding any padding added for encryption"
+(§5.5); HASH(3) is ``prf(SKEYID_a, 0 | M-ID | Ni_b | Nr_b)``. Hashes are compared in constant
 time; a wrong HASH_I/HASH_R/HASH(n) raises :class:`~secmob.errors.IntegrityError`
 and leaves the state unchanged. A message that is not expected in the current
 state raises :class:`~secmob.errors.NegotiationError` (INVALID-PAYLOAD-TYPE or
