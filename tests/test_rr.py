@@ -126,6 +126,19 @@ def test_deregistration_needs_only_the_home_token() -> None:
     assert mn.verify_acknowledgement(cn.acknowledge(ok, 0, 0), 3).lifetime == 0
 
 
+def test_no_authenticator_in_an_expired_nonce_acknowledgement() -> None:
+    # RFC 6275 §9.5.4: with status 136, 137 or 138 the Binding Acknowledgement
+    # "MUST NOT include the Binding Authorization Data mobility option"; it is
+    # built unsigned (secmob.mip6.binding.refusal), never by acknowledge().
+    cn, mn = handshake()
+    ok = cn.verify_binding_update(mn.binding_update(3, 10, 1), home_address=HOA,
+                                  source_address=COA, now=2)
+    for status in (136, 137, 138):
+        with pytest.raises(UsageError, match="carries no Binding Authorization"):
+            cn.acknowledge(ok, status, 0)
+    mn.verify_acknowledgement(cn.acknowledge(ok, 135, 0), 3)  # 135 is signed
+
+
 def test_care_of_equal_to_home_with_a_lifetime_needs_both_tokens() -> None:
     # RFC 6275 §9.5.1: only a zero Lifetime makes a deletion, whose Kbm is
     # SHA1(home keygen token); any other Binding Update uses both tokens

@@ -388,7 +388,16 @@ class Correspondent:
                     tracer: Tracer | None = None) -> bytes:
         """A Binding Acknowledgement for ``update`` carrying an Authenticator
         under the same Kbm (§9.5.4). Its checksum uses the home address as
-        destination: the final destination of the type 2 routing header."""
+        destination: the final destination of the type 2 routing header.
+
+        Status 136, 137 and 138 (expired nonces) raise :class:`UsageError`:
+        that acknowledgement "MUST NOT include the Binding Authorization Data
+        mobility option" (§9.5.4); build it with
+        :func:`secmob.mip6.binding.refusal`.
+        """
+        if status in (136, 137, 138):
+            raise UsageError(f"a Binding Acknowledgement with status {status} carries no "
+                             "Binding Authorization Data (RFC 6275 §9.5.4); build it unsigned")
         ba = mh.BindingAcknowledgement(status=status, sequence=update.message.sequence,
                                        lifetime=lifetime)
         coa = update.home_address if update.deregistration else update.care_of_address
