@@ -280,8 +280,10 @@ def test_first_home_registration_timeout_and_acknowledgement() -> None:
     assert bul.acknowledge(CN, HOA, stale, 0.5) is None
     ok = mh.BindingAcknowledgement(status=0, sequence=tx.sequence, lifetime=50)
     e = bul.acknowledge(CN, HOA, ok, 1)
-    assert e is not None and e.expires == 201 and e.status == 0
-    assert bul.next_deadline(1) == pytest.approx(1 + 200 * 0.9)  # refresh before expiry
+    # RFC 6275 §11.7.3: the granted lifetime counts down "beginning at the time
+    # that the Binding Update was sent" (0 here), not when the ack arrived.
+    assert e is not None and e.expires == 200 and e.status == 0
+    assert bul.next_deadline(1) == pytest.approx(200 * 0.9)  # refresh before expiry
     bul.update(CN, HOA, COA2, 100, now=2, home_registration=True)
     bul.poll(2)
     assert bul.next_deadline(2) == 3  # not the first registration any more
