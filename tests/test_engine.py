@@ -177,6 +177,28 @@ def test_ah_transport_and_ah_esp_bundle_ipv6() -> None:
     assert got.packet == pkt and [sa.protocol for sa in got.sas] == [Protocol.AH, Protocol.ESP]
 
 
+def _with_atomic_fragment(packet: bytes) -> bytes:
+    """``packet`` with an atomic Fragment header (Offset 0, M 0) after the IPv6 header."""
+    out = bytearray(packet[:40]) + bytes((packet[6], 0, 0, 0)) + b"\x00\x00\x12\x34"
+    out[6] = 44
+    out[4:6] = (len(packet) - 40 + 8).to_bytes(2, "big")
+    return bytes(out + packet[40:])
+
+
+def test_ah_skips_an_atomic_fragment_header() -> None:
+    # RFC 4302 Appendix A.2: an atomic Fragment header, which the IP layer may
+    # leave in place on either side, is left out of the ICV computation.
+    sender, receiver = pair(None, ah="sha256")
+    out = sender.outbound(udp6(), now=0)
+    assert out.packet is not None
+    got = receiver.inbound(_with_atomic_fragment(out.packet), now=0)
+    assert got.packet is not None and got.sas[0].protocol is Protocol.AH
+    sender, receiver = pair(None, ah="sha256")
+    out = sender.outbound(_with_atomic_fragment(udp6()), now=0)
+    assert out.packet is not None and out.packet[6] == 44 and out.packet[40] == 51
+    assert receiver.inbound(out.packet, now=0).packet is not None
+
+
 def test_ah_covers_the_ip_header() -> None:
     sender, receiver = pair(None, ah="sha256")
     out = sender.outbound(udp6(), now=0)

@@ -240,7 +240,8 @@ class Engine:
         _set_length(placeholder, s.version)
         normalised = ah_icv_input(bytes(placeholder))
         cut = len(head)
-        header = ah.protect(sa, next_header, normalised[:cut], normalised[cut + length :],
+        at = cut - (len(placeholder) - len(normalised))  # an atomic Fragment header is left out
+        header = ah.protect(sa, next_header, normalised[:at], normalised[at + length :],
                             now=now, ipv6=ipv6)
         out = placeholder[:cut] + header + rest
         return bytes(out)
@@ -320,9 +321,12 @@ class Engine:
                 raise DecodeError("AH", "header runs past the end of the packet", at)
             ah_end = at + (packet[at + 1] + 2) * 4
             normalised = ah_icv_input(packet)
-            res = ah.unprotect(self.sad, normalised[:at], packet[at:ah_end] +
-                               normalised[ah_end:], now=now, destination=dst, source=src,
-                               ipv6=s.version == 6)
+            # An atomic Fragment header before AH is left out of the ICV input
+            # (RFC 4302 Appendix A.2): AH sits ``shift`` octets earlier there.
+            shift = len(packet) - len(normalised)
+            res = ah.unprotect(self.sad, normalised[: at - shift], packet[at:ah_end] +
+                               normalised[ah_end - shift :], now=now, destination=dst,
+                               source=src, ipv6=s.version == 6)
             sa = res.sa
             next_header, payload = res.next_header, b""
             rest_at = at + res.header_length

@@ -21,6 +21,10 @@ and returns the same packet with
   RFC 4302 Appendix A.1 replaced, type and length included, by zero octets;
   with a Loose or Strict Source Route option not yet completed, the
   Destination Address replaced by the final destination;
+* an atomic Fragment header (Offset 0, M 0) before AH removed, the previous
+  Next Header taking its value and the Payload Length shrinking by 8 (RFC 4302
+  Appendix A.2: AH MUST "remove" (or skip over) this header); a real fragment
+  raises :class:`~secmob.errors.DecodeError` (it is reassembled first, §3.4.1);
 * the AH ICV field zeroed; everything after AH kept as it is (RFC 4302
   §3.3.3.1: the upper-level data is assumed immutable).
 
@@ -39,6 +43,7 @@ from secmob.wire.ipv4 import LSRR, SSRR, IPv4Header, IPv4Packet
 from secmob.wire.ipv6 import (
     DestinationOptions,
     ExtensionHeader,
+    Fragment,
     HopByHop,
     IPv6Packet,
     RawRouting,
@@ -119,8 +124,24 @@ def final_destination_view(
 def _ipv6(packet: IPv6Packet, swap_home_address: bool) -> bytes:
     ai = _ah_index(packet.chain)
     src, dst = packet.header.src, packet.header.dst
+    first_next_header, removed = packet.header.next_header, 0
     chain: list[ExtensionHeader] = []
     for h in packet.chain[:ai]:
+        if isinstance(h, Fragment):
+            if h.is_fragment:
+                raise DecodeError(
+                    "Fragment", f"offset {h.offset}, M flag {int(h.more)}: AH applies to whole "
+                    "packets; reassemble the fragments first (RFC 4302 §3.4.1)", None)
+            # RFC 4302 Appendix A.2: an atomic Fragment header is removed and the
+            # previous header names what followed it.
+            removed += 8
+            prev = chain[-1] if chain else None
+            if isinstance(prev, HopByHop | DestinationOptions | RoutingType0 | RoutingType2
+                          | RawRouting | Fragment):
+                chain[-1] = dataclasses.replace(prev, next_header=h.next_header)
+            else:
+                first_next_header = h.next_header
+            continue
         if isinstance(h, HopByHop | DestinationOptions):
             options: list[Option] = []
             for opt in h.options:
@@ -143,7 +164,8 @@ def _ipv6(packet: IPv6Packet, swap_home_address: bool) -> bytes:
     chain.append(_zero_ah(packet.chain[ai]))  # type: ignore[arg-type]
     chain.extend(packet.chain[ai + 1 :])
     header = dataclasses.replace(
-        packet.header, traffic_class=0, flow_label=0, hop_limit=0, src=src, dst=dst)
+        packet.header, traffic_class=0, flow_label=0, hop_limit=0, src=src, dst=dst,
+        next_header=first_next_header, payload_length=packet.header.payload_length - removed)
     return IPv6Packet(header, tuple(chain), packet.payload).to_bytes()
 
 
