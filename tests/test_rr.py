@@ -126,6 +126,27 @@ def test_deregistration_needs_only_the_home_token() -> None:
     assert mn.verify_acknowledgement(cn.acknowledge(ok, 0, 0), 3).lifetime == 0
 
 
+def test_deregistration_sends_care_of_nonce_index_zero() -> None:
+    # RFC 6275 §11.7.2: in a deletion "The care-of nonce index SHOULD be set to
+    # zero"; the correspondent ignores it (§6.2.6).
+    cn = rr.Correspondent(CN, seeded(1))
+    for _ in range(3):  # move the nonce index on
+        cn.nonces.regenerate_kcn()
+        cn.nonces.issue(0)
+    mn = rr.MobileNode(HOA, COA, CN, seeded(2))
+    hoti, coti = mn.start()
+    mn.receive(cn.home_test(hoti, HOA, 0), 0)
+    mn.receive(cn.care_of_test(coti, COA, 0), 0)
+    assert mn.indices[1] != 0
+    registration = mh.decode(mn.binding_update(4, 10, 1))
+    assert registration.option(NonceIndices).care_of_nonce_index == mn.indices[1]  # type: ignore[union-attr]
+    bu = mn.binding_update(5, 0, 1)
+    indices = mh.decode(bu).option(NonceIndices)
+    assert indices is not None and indices.care_of_nonce_index == 0
+    assert indices.home_nonce_index == mn.indices[0]
+    assert cn.verify_binding_update(bu, home_address=HOA, source_address=COA, now=2).deregistration
+
+
 def test_no_authenticator_in_an_expired_nonce_acknowledgement() -> None:
     # RFC 6275 §9.5.4: with status 136, 137 or 138 the Binding Acknowledgement
     # "MUST NOT include the Binding Authorization Data mobility option"; it is

@@ -483,7 +483,8 @@ class MobileNode:
         """A Binding Update to the correspondent, signed with Kbm (§11.7.2).
 
         ``lifetime`` is in 4-second units; 0 makes it a deregistration using
-        only the home token (§5.2.5, §6.1.7), whatever the care-of address.
+        only the home token (§5.2.5, §6.1.7), whatever the care-of address,
+        with the care-of nonce index set to zero (§11.7.2).
         Returns the bytes, checksummed with the home address as source (the
         packet carries a Home Address option unless the node is at home).
         """
@@ -492,8 +493,10 @@ class MobileNode:
         care = None if dereg else self._token(self._care_token, "care-of", now)
         kbm = binding_management_key(home, care, tracer)
         self.deregistering = dereg
+        # §11.7.2: in a deletion "The care-of nonce index SHOULD be set to zero".
+        care_index = 0 if dereg else self.indices[1]
         bu = mh.BindingUpdate(sequence=sequence, lifetime=lifetime, ack=ack,
-                              options=(NonceIndices(self.indices[0], self.indices[1]),))
+                              options=(NonceIndices(self.indices[0], care_index),))
         coa = self.home_address if dereg else self.care_of_address
         _, wire = sign_message(bu, kbm, coa, self.correspondent, self.home_address,
                                self.correspondent, tracer)
