@@ -3,6 +3,9 @@ tunnel mode, both address families, and every inbound check."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import ipaddress
 import itertools
 from collections.abc import Callable
 
@@ -237,6 +240,30 @@ def test_home_address_option_stays_outside_esp_and_selects_the_home_address() ->
     assert out.verdict is Verdict.PROTECTED and out.packet is not None
     wire = IPv6(out.packet)
     assert wire.nh == 60 and wire.payload.nh == 50  # HAO before ESP (RFC 6275 §6.3)
+    assert receiver.inbound(out.packet, now=0).packet == pkt
+
+
+def test_ah_with_a_home_address_option_computed_independently() -> None:
+    # RFC 6275 §11.3.2: the AH ICV is computed as if the IPv6 source held the
+    # home address and the Home Address option the care-of address. The
+    # expected ICV is built here from the wire octets with plain hmac.
+    home, care_of = "2001:db8:1::100", "2001:db8:99::5"
+    sender, receiver = pair(None, ah="sha1", a=home, b=B)
+    pkt = bytes(IPv6(src=care_of, dst=B, hlim=9, tc=0x20) / IPv6ExtHdrDestOpt(
+        options=[HAO(hoa=home)]) / UDP(sport=1, dport=2) / b"mobile")
+    out = sender.outbound(pkt, now=0)
+    assert out.packet is not None
+    wire = bytearray(out.packet)
+    hao_at = wire.index(ipaddress.IPv6Address(home).packed, 40)
+    ah_at = 40 + (wire[41] + 1) * 8
+    assert wire[8:24] == ipaddress.IPv6Address(care_of).packed and wire[hao_at - 2] == 201
+    view = bytearray(wire)
+    view[0:4], view[7] = b"\x60\x00\x00\x00", 0                 # TC, flow label, hop limit
+    view[8:24], view[hao_at:hao_at + 16] = wire[hao_at:hao_at + 16], wire[8:24]  # exchanged
+    icv = bytes(wire[ah_at + 12: ah_at + 24])
+    view[ah_at + 12: ah_at + 24] = bytes(12)
+    key = bytes(range(50, 70))
+    assert hmac.new(key, bytes(view), hashlib.sha1).digest()[:12] == icv
     assert receiver.inbound(out.packet, now=0).packet == pkt
 
 
