@@ -355,3 +355,12 @@ def test_tshark_dissects_every_message(tmp_path: Path) -> None:
             assert pfl == "48" and rflag in ("1", "True")
         if msg is CASES[8]:
             assert bak in ("1", "True") and bar in ("1", "True") and baseq == "10000"
+
+
+def test_status_registries_match_rfc_6275_and_3963() -> None:
+    # RFC 6275 §6.1.8 lists 0, 1, 128-139 and 174 (Invalid Care-of Address);
+    # RFC 3963 §4.2 adds 140-143. §6.1.9: Binding Error status 1 and 2.
+    assert sorted(int(s) for s in mh.BAStatus) == [0, 1, *range(128, 144), 174]
+    assert mh.BAStatus(174).name == "INVALID_CARE_OF_ADDRESS"
+    assert not mh.BindingAcknowledgement(status=174, sequence=1, lifetime=0).accepted
+    assert sorted(int(s) for s in mh.BEStatus) == [1, 2]

@@ -99,13 +99,15 @@ def traffic_of(s: Skim, direction: Direction) -> Traffic:
     """The SPD selector values of a skimmed packet (RFC 4301 §4.4.1.1).
 
     A Home Address option stands for the source and a type 2 routing header
-    for the destination (RFC 6275 §6.3, §6.4): IPsec sees the home address.
+    for the destination (RFC 6275 §11.3.2, §9.3.2: "The IPsec Security Policy
+    Database lookup MUST [be] based on the mobile node's home address").
     """
     src = s.home_address if s.home_address is not None else s.src
     dst = s.final_dst if s.final_dst is not None else s.dst
-    proto: int | Special = OPAQUE if s.protocol in (50, 51) else s.protocol
+    # AH and ESP are Next Layer Protocols for the SPD (RFC 4301 §4.4.1.1): an
+    # already protected packet selects by 50 / 51, and has no port selectors.
     return Traffic.from_packet(
-        direction, _ip(src), _ip(dst), proto, sport=_sel(s.sport), dport=_sel(s.dport),
+        direction, _ip(src), _ip(dst), s.protocol, sport=_sel(s.sport), dport=_sel(s.dport),
         icmp_type=_sel(s.icmp_type), icmp_code=_sel(s.icmp_code), mh_type=_sel(s.mh_type))
 
 
@@ -288,7 +290,8 @@ class Engine:
         _set_length(placeholder, s.version)
         normalised = ah_icv_input(bytes(placeholder))
         cut = len(head)
-        header = ah.protect(sa, next_header, normalised[:cut], normalised[cut + length :],
+        at = cut - (len(placeholder) - len(normalised))  # an atomic Fragment header is left out
+        header = ah.protect(sa, next_header, normalised[:at], normalised[at + length :],
                             now=now, ipv6=ipv6)
         out = placeholder[:cut] + header + rest
         return bytes(out)
@@ -378,9 +381,12 @@ class Engine:
                 raise DecodeError("AH", "header runs past the end of the packet", at)
             ah_end = at + (packet[at + 1] + 2) * 4
             normalised = ah_icv_input(packet)
-            res = ah.unprotect(self.sad, normalised[:at], packet[at:ah_end] +
-                               normalised[ah_end:], now=now, destination=dst, source=src,
-                               ipv6=s.version == 6)
+            # An atomic Fragment header before AH is left out of the ICV input
+            # (RFC 4302 Appendix A.2): AH sits ``shift`` octets earlier there.
+            shift = len(packet) - len(normalised)
+            res = ah.unprotect(self.sad, normalised[: at - shift], packet[at:ah_end] +
+                               normalised[ah_end - shift :], now=now, destination=dst,
+                               source=src, ipv6=s.version == 6)
             sa = res.sa
             next_header, payload = res.next_header, b""
             rest_at = at + res.header_length
