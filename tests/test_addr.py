@@ -194,7 +194,8 @@ def test_random_iid_bad_rng() -> None:
 @given(iids, st.binary(max_size=8), st.binary(min_size=16, max_size=32))
 def test_hashed_iid_is_low_64_bits_of_sha256(t: bytes, net_iface: bytes, key: bytes) -> None:
     res = temporary.hashed_iid("2001:db8::/64", t, net_iface, key)
-    rid = hashlib.sha256(bytes.fromhex("20010db800000000") + t + net_iface + b"\x00" + key).digest()
+    # RFC 8981 §3.3.2 order: Prefix, Net_Iface, Network_ID (empty), Time, DAD_Counter, key.
+    rid = hashlib.sha256(bytes.fromhex("20010db800000000") + net_iface + t + b"\x00" + key).digest()
     if res.dad_counter == 0:
         assert res.iid == rid[-8:] and res.rid == rid
     assert not iid.is_reserved_iid(res.iid)
@@ -204,10 +205,10 @@ def test_hashed_iid_is_low_64_bits_of_sha256(t: bytes, net_iface: bytes, key: by
 def test_hashed_iid_prf_choices() -> None:
     args = ("2001:db8::/64", b"t", b"eth0", bytes(16))
     assert temporary.hashed_iid(*args, prf="sha1").rid == hashlib.sha1(
-        bytes.fromhex("20010db800000000") + b"teth0\x00" + bytes(16)).digest()
+        bytes.fromhex("20010db800000000") + b"eth0t\x00" + bytes(16)).digest()
     custom = temporary.hashed_iid(*args, prf=lambda d: hashlib.blake2b(d).digest())
     assert custom.iid == hashlib.blake2b(
-        bytes.fromhex("20010db800000000") + b"teth0\x00" + bytes(16)).digest()[-8:]
+        bytes.fromhex("20010db800000000") + b"eth0t\x00" + bytes(16)).digest()[-8:]
     with pytest.raises(UsageError, match="MD5"):
         temporary.hashed_iid(*args, prf="md5")
     with pytest.raises(UnsupportedAlgorithm):

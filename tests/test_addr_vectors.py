@@ -100,7 +100,9 @@ def test_rfc8981_hash_cases_with_hashlib() -> None:
             continue
         prefix = ipaddress.IPv6Network(case.text("prefix")).network_address.packed[:8]
         counter = case.num("dad_counter", 0)
-        data = (prefix + case.hex("time") + case.hex("net_iface") + case.hex("network_id", b"")
+        # RFC 8981 §3.3.2: RID = F(Prefix, Net_Iface, Network_ID, Time, DAD_Counter,
+        # secret_key), concatenated in that order.
+        data = (prefix + case.hex("net_iface") + case.hex("network_id", b"") + case.hex("time")
                 + bytes([counter]) + case.hex("secret_key"))
         rid = hashlib.new(case.text("prf", "sha256"), data).digest()
         assert case.data["expected"] == {"iid": _low64(rid).hex(), "dad_counter": counter}

@@ -78,6 +78,66 @@ def test_each_status_from_its_cause(config: dict[str, object],
     assert exc.value.status == status
 
 
+def test_rfc6275_section_9_5_1_checks_come_before_home_agent_ones() -> None:
+    # §10.3.1: a Binding Update is first validated as §9.5.1 says (sequence
+    # number 135, registration type change 139), then the home agent tests
+    # (131). A correspondent with a binding answers an H=1 update with 139.
+    cache = BindingCache()
+    cache.update(bu(5), home_address=HOA, care_of_address=COA, now=0)
+    for update, status in ((bu(6, home_registration=True), 139),
+                           (bu(5, home_registration=True), 135)):
+        with pytest.raises(BindingError) as exc:
+            cache.update(update, home_address=HOA, care_of_address=COA, now=1)
+        assert exc.value.status == status
+
+
+def nemo_home_agent() -> BindingCache:
+    return BindingCache(home_agent=True, mobile_routers=True,
+                        authorized_prefixes={HOA: [(ip("2001:db8:aa::"), 48)]})
+
+
+def test_mobile_router_flag_without_home_registration() -> None:
+    # RFC 3963 §6.2: "The Home Registration (H) Flag MUST be set. If it is
+    # not, the Home Agent MUST reject the Binding Update" with status 140.
+    with pytest.raises(BindingError) as exc:
+        nemo_home_agent().update(bu(1, mobile_router=True), home_address=HOA,
+                                 care_of_address=COA, now=0)
+    assert exc.value.status == 140
+    # To a node without NEMO support the R bit is a Reserved bit, which "MUST
+    # be ignored by the receiver" (RFC 6275 §6.1.7).
+    acc = BindingCache().update(bu(1, mobile_router=True), home_address=HOA,
+                                care_of_address=COA, now=0)
+    assert acc.entry is not None and not acc.entry.mobile_router
+
+
+def test_mobile_router_flag_change_is_a_registration_type_change() -> None:
+    # RFC 3963 §6.2: an R flag different from the existing entry's gives 139,
+    # except in a deregistration, which ignores R.
+    for first, second in ((False, True), (True, False)):
+        cache = nemo_home_agent()
+        cache.update(bu(1, home_registration=True, mobile_router=first), home_address=HOA,
+                     care_of_address=COA, now=0)
+        with pytest.raises(BindingError) as exc:
+            cache.update(bu(2, home_registration=True, mobile_router=second),
+                         home_address=HOA, care_of_address=COA, now=1)
+        assert exc.value.status == 139
+        gone = cache.update(bu(3, 0, home_registration=True, mobile_router=second),
+                            home_address=HOA, care_of_address=COA, now=2)
+        assert gone.entry is None and len(cache) == 0
+
+
+def test_mobile_router_care_of_equal_to_home_deletes() -> None:
+    # RFC 3963 §6.2 keeps the RFC 3775 rule for mobile routers: "If the
+    # Lifetime specified in the Binding Update is 0 or the specified Care-of
+    # address matches the Home Address ... this is a request to delete".
+    cache = nemo_home_agent()
+    cache.update(bu(1, home_registration=True, mobile_router=True), home_address=HOA,
+                 care_of_address=COA, now=0)
+    gone = cache.update(bu(2, home_registration=True, mobile_router=True),
+                        home_address=HOA, care_of_address=HOA, now=1)
+    assert gone.entry is None and len(cache) == 0 and cache.prefixes(HOA) == []
+
+
 def test_lifetime_expiry_and_timers() -> None:
     cache = BindingCache(refresh_advance=10)
     acc = cache.update(bu(1, 25), home_address=HOA, care_of_address=COA, now=0)
@@ -114,8 +174,19 @@ def test_deregistration_and_correspondent_lifetime_cap() -> None:
     gone = cache.update(bu(2, 0), home_address=HOA, care_of_address=COA, now=1)
     assert gone.entry is None and cache.lookup(HOA, 1) is None
     cache.update(bu(3), home_address=HOA, care_of_address=COA, now=2)
-    cache.update(bu(4), home_address=HOA, care_of_address=HOA, now=3)  # care-of == home
-    assert len(cache) == 0
+    gone = cache.update(bu(4, 0), home_address=HOA, care_of_address=HOA, now=3)
+    assert gone.entry is None and len(cache) == 0
+
+
+def test_only_lifetime_zero_deletes() -> None:
+    # RFC 6275 §6.1.7: "The deletion of a binding MUST be indicated by setting
+    # the Lifetime field to 0"; §9.5.1: a non-zero Lifetime is a request to
+    # cache a binding. (RFC 3775 also read a care-of address equal to the home
+    # address as a deletion; RFC 6275 dropped that rule.)
+    cache = BindingCache()
+    acc = cache.update(bu(1, 10), home_address=HOA, care_of_address=HOA, now=0)
+    assert acc.entry is not None and acc.lifetime == 10
+    assert cache.lookup(HOA, 1) == acc.entry
 
 
 def test_entries_are_compact_records() -> None:
@@ -209,8 +280,10 @@ def test_first_home_registration_timeout_and_acknowledgement() -> None:
     assert bul.acknowledge(CN, HOA, stale, 0.5) is None
     ok = mh.BindingAcknowledgement(status=0, sequence=tx.sequence, lifetime=50)
     e = bul.acknowledge(CN, HOA, ok, 1)
-    assert e is not None and e.expires == 201 and e.status == 0
-    assert bul.next_deadline(1) == pytest.approx(1 + 200 * 0.9)  # refresh before expiry
+    # RFC 6275 §11.7.3: the granted lifetime counts down "beginning at the time
+    # that the Binding Update was sent" (0 here), not when the ack arrived.
+    assert e is not None and e.expires == 200 and e.status == 0
+    assert bul.next_deadline(1) == pytest.approx(200 * 0.9)  # refresh before expiry
     bul.update(CN, HOA, COA2, 100, now=2, home_registration=True)
     bul.poll(2)
     assert bul.next_deadline(2) == 3  # not the first registration any more

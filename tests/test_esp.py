@@ -115,6 +115,18 @@ def test_counter_ivs_never_repeat() -> None:
     assert len(ivs) == 50
 
 
+def test_explicit_iv_replaces_the_generated_one() -> None:
+    out, inb = pair(cipher=AES_GCM16, cipher_key=GCM_KEY)
+    pkt = esp.protect(out, 17, b"hello", now=0, iv=bytes(range(8)))
+    assert pkt[8:16] == bytes(range(8))
+    assert esp.unprotect(inb, pkt, now=0).payload == b"hello"
+    assert esp.protect(out, 17, b"x", now=0)[8:16] == (2).to_bytes(8, "big")  # counter again
+    cbc, _ = pair(cipher=AES_CBC, cipher_key=CBC_KEY, integrity=SHA1, integrity_key=K_SHA1)
+    assert esp.protect(cbc, 17, b"x", now=0, iv=bytes(16))[8:24] == bytes(16)  # no rng needed
+    with pytest.raises(UsageError, match="8-octet IV"):
+        esp.protect(out, 17, b"x", now=0, iv=bytes(16))
+
+
 def test_cbc_needs_an_rng() -> None:
     out, _ = pair(cipher=AES_CBC, cipher_key=CBC_KEY, integrity=SHA1, integrity_key=K_SHA1)
     with pytest.raises(UsageError, match="rng"):

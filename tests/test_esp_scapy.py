@@ -29,7 +29,12 @@ SUITES: list[tuple[str, bytes | None, CipherAlgorithm, str | None,
     ("AES-CBC", CBC_KEY, AES_CBC, "SHA2-256-128", INTEGRITY.get("sha256"), SHA256_KEY),
     ("AES-GCM", GCM_KEY, AES_GCM16, None, None, b""),
     ("AES-NULL-GMAC", GCM_KEY, NULL_AUTH_AES_GMAC, None, None, b""),
+    # The registry's own combined modes (secmob.algorithms.aead): RFC 4106 §5
+    # and RFC 4543 §3.3/§3.5 AAD, with and without ESN.
+    ("AES-GCM", GCM_KEY, ENCRYPTION.get("aes128gcm16"), None, None, b""),
+    ("AES-NULL-GMAC", GCM_KEY, ENCRYPTION.get("aes128gmac"), None, None, b""),
 ]
+SUITE_IDS = [f"{s[0]}-{s[2].name}" for s in SUITES]
 
 
 def inner() -> IPv6:
@@ -52,7 +57,7 @@ def secmob_sa(suite: tuple[object, ...], esn: bool, direction: Direction) -> Sec
 
 
 @pytest.mark.parametrize("esn", [False, True])
-@pytest.mark.parametrize("suite", SUITES, ids=[s[0] for s in SUITES])
+@pytest.mark.parametrize("suite", SUITES, ids=SUITE_IDS)
 def test_scapy_to_secmob(suite: tuple[object, ...], esn: bool) -> None:
     seq = (2 << 32) + 7 if esn else 7
     pkt = inner()
@@ -68,7 +73,7 @@ def test_scapy_to_secmob(suite: tuple[object, ...], esn: bool) -> None:
 
 
 @pytest.mark.parametrize("esn", [False, True])
-@pytest.mark.parametrize("suite", SUITES, ids=[s[0] for s in SUITES])
+@pytest.mark.parametrize("suite", SUITES, ids=SUITE_IDS)
 def test_secmob_to_scapy(suite: tuple[object, ...], esn: bool) -> None:
     seq = (3 << 32) + 9 if esn else 9
     pkt = inner()

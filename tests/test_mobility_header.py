@@ -348,10 +348,19 @@ def test_tshark_dissects_every_message(tmp_path: Path) -> None:
     assert len(out) == len(CASES)
     for line, msg in zip(out, CASES, strict=True):
         mtype, malformed, severity, seq, hni, pfl, bad, rflag, bak, bar, baseq = line.split("|")
-        assert mtype == str(msg.mh_type) and not malformed and not severity, line
+        assert mtype == str(int(msg.mh_type)) and not malformed and not severity, line
         if msg is CASES[5]:
             assert seq == "42" and hni == "3" and bad.replace(":", "") == AUTH.hex()
         if msg is CASES[6]:
             assert pfl == "48" and rflag in ("1", "True")
         if msg is CASES[8]:
             assert bak in ("1", "True") and bar in ("1", "True") and baseq == "10000"
+
+
+def test_status_registries_match_rfc_6275_and_3963() -> None:
+    # RFC 6275 §6.1.8 lists 0, 1, 128-139 and 174 (Invalid Care-of Address);
+    # RFC 3963 §4.2 adds 140-143. §6.1.9: Binding Error status 1 and 2.
+    assert sorted(int(s) for s in mh.BAStatus) == [0, 1, *range(128, 144), 174]
+    assert mh.BAStatus(174).name == "INVALID_CARE_OF_ADDRESS"
+    assert not mh.BindingAcknowledgement(status=174, sequence=1, lifetime=0).accepted
+    assert sorted(int(s) for s in mh.BEStatus) == [1, 2]

@@ -126,6 +126,59 @@ def test_deregistration_needs_only_the_home_token() -> None:
     assert mn.verify_acknowledgement(cn.acknowledge(ok, 0, 0), 3).lifetime == 0
 
 
+def test_deregistration_sends_care_of_nonce_index_zero() -> None:
+    # RFC 6275 §11.7.2: in a deletion "The care-of nonce index SHOULD be set to
+    # zero"; the correspondent ignores it (§6.2.6).
+    cn = rr.Correspondent(CN, seeded(1))
+    for _ in range(3):  # move the nonce index on
+        cn.nonces.regenerate_kcn()
+        cn.nonces.issue(0)
+    mn = rr.MobileNode(HOA, COA, CN, seeded(2))
+    hoti, coti = mn.start()
+    mn.receive(cn.home_test(hoti, HOA, 0), 0)
+    mn.receive(cn.care_of_test(coti, COA, 0), 0)
+    assert mn.indices[1] != 0
+    registration = mh.decode(mn.binding_update(4, 10, 1))
+    assert registration.option(NonceIndices).care_of_nonce_index == mn.indices[1]  # type: ignore[union-attr]
+    bu = mn.binding_update(5, 0, 1)
+    indices = mh.decode(bu).option(NonceIndices)
+    assert indices is not None and indices.care_of_nonce_index == 0
+    assert indices.home_nonce_index == mn.indices[0]
+    assert cn.verify_binding_update(bu, home_address=HOA, source_address=COA, now=2).deregistration
+
+
+def test_no_authenticator_in_an_expired_nonce_acknowledgement() -> None:
+    # RFC 6275 §9.5.4: with status 136, 137 or 138 the Binding Acknowledgement
+    # "MUST NOT include the Binding Authorization Data mobility option"; it is
+    # built unsigned (secmob.mip6.binding.refusal), never by acknowledge().
+    cn, mn = handshake()
+    ok = cn.verify_binding_update(mn.binding_update(3, 10, 1), home_address=HOA,
+                                  source_address=COA, now=2)
+    for status in (136, 137, 138):
+        with pytest.raises(UsageError, match="carries no Binding Authorization"):
+            cn.acknowledge(ok, status, 0)
+    mn.verify_acknowledgement(cn.acknowledge(ok, 135, 0), 3)  # 135 is signed
+
+
+def test_care_of_equal_to_home_with_a_lifetime_needs_both_tokens() -> None:
+    # RFC 6275 §9.5.1: only a zero Lifetime makes a deletion, whose Kbm is
+    # SHA1(home keygen token); any other Binding Update uses both tokens
+    # (§5.2.5), whatever its care-of address.
+    cn = rr.Correspondent(CN, seeded(1))
+    mn = rr.MobileNode(HOA, HOA, CN, seeded(2))
+    hoti, coti = mn.start()
+    mn.receive(cn.home_test(hoti, HOA, 0), 0)
+    mn.receive(cn.care_of_test(coti, HOA, 0), 0)
+    bu = mn.binding_update(5, 10, 1)
+    ok = cn.verify_binding_update(bu, home_address=HOA, source_address=HOA, now=2)
+    n = cn.nonces.lookup(0, 2)
+    assert n is not None
+    home = hmac.new(n.kcn, HOA + n.value + b"\0", hashlib.sha1).digest()[:8]
+    care = hmac.new(n.kcn, HOA + n.value + b"\1", hashlib.sha1).digest()[:8]
+    assert not ok.deregistration and ok.kbm == hashlib.sha1(home + care).digest()
+    mn.verify_acknowledgement(cn.acknowledge(ok, 0, 10), 3)
+
+
 @pytest.mark.parametrize(("home_at", "care_at", "status"),
                          [(0, 100, 136), (100, 0, 137), (0, 0, 138)])
 def test_expired_nonce_indices(home_at: float, care_at: float, status: int) -> None:
@@ -240,7 +293,7 @@ def test_hypothesis_sign_and_verify(hoa: bytes, coa: bytes, seq: int, lifetime: 
     mn.receive(cn.care_of_test(coti, coa, 0), 0)
     bu = mn.binding_update(seq, lifetime, now)
     ok = cn.verify_binding_update(bu, home_address=hoa, source_address=coa, now=now)
-    assert ok.deregistration == (lifetime == 0 or hoa == coa)
+    assert ok.deregistration == (lifetime == 0)
     mn.verify_acknowledgement(cn.acknowledge(ok, 0, min(lifetime, 105)), now)
     bad = bytearray(bu)
     i = flip % len(bad)

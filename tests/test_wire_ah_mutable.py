@@ -1,4 +1,4 @@
-"""AH ICV input: mutable fields normalised (RFC 4302 §3.3.3.1, RFC 6275 §6.3/§6.4).
+"""AH ICV input: mutable fields normalised (RFC 4302 §3.3.3.1, RFC 6275 §6.4, §9.3.1, §11.3.2).
 
 Each hand-checked case edits the wire octets directly (not through the
 function under test) to build the expected result.
@@ -20,6 +20,7 @@ from secmob.wire.ipsec_headers import AH
 from secmob.wire.ipv4 import IPv4Option, IPv4Packet
 from secmob.wire.ipv6 import (
     DestinationOptions,
+    Fragment,
     HopByHop,
     IPv6Packet,
     RawRouting,
@@ -104,7 +105,7 @@ def test_routing_type2_final_destination_view() -> None:
 
 
 def test_home_address_option_swapped() -> None:
-    # RFC 6275 §6.3: on the wire, source = care-of address, option = home address;
+    # RFC 6275 §11.3.2 / §9.3.1: on the wire, source = care-of address, option = home address;
     # the ICV is computed with the home address in the source field and the
     # care-of address in the option.
     dest = DestinationOptions(0, layout_options([HomeAddressOption(HOA)]))
@@ -117,6 +118,33 @@ def test_home_address_option_swapped() -> None:
     swapped = v6([DestinationOptions(0, layout_options([HomeAddressOption(COA)])),
                   AH(0, 1, 1, ICV)], src=HOA)
     assert ah_icv_input(swapped, swap_home_address=False) == out
+
+
+def test_atomic_fragment_header_is_left_out() -> None:
+    # RFC 4302 Appendix A.2: before the ICV is computed, AH MUST "remove" (or
+    # skip over) a Fragment header with Offset 0 and M 0 and give the previous
+    # header the Fragment header's Next Header: the sender computed the ICV
+    # before fragmenting, so the receiver's view must be the packet without it.
+    hop = HopByHop(0, layout_options([RawOption(0x05, b"\x00\x00")]))
+    for chain in ([Fragment(0, 0, False, 0x1234), AH(0, 1, 1, ICV)],
+                  [hop, Fragment(0, 0, False, 0x1234), AH(0, 1, 1, ICV)]):
+        raw = bytearray(v6(chain).to_bytes())
+        frag_at = 40 + (8 if len(chain) == 3 else 0)
+        expected = raw[:frag_at] + raw[frag_at + 8:]
+        nh_at = 6 if frag_at == 40 else 40
+        expected[nh_at] = 51                              # previous Next Header -> AH
+        expected[4:6] = (len(expected) - 40).to_bytes(2, "big")
+        expected[0:4] = b"\x60\x00\x00\x00"
+        expected[7] = 0
+        expected[frag_at + 12 : frag_at + 24] = bytes(12)  # ICV
+        assert ah_icv_input(bytes(raw)) == bytes(expected)
+    whole = v6([AH(0, 1, 1, ICV)])
+    atomic = v6([Fragment(0, 0, False, 7), AH(0, 1, 1, ICV)])
+    assert ah_icv_input(atomic) == ah_icv_input(whole)
+    # A real fragment is reassembled before AH (RFC 4302 §3.4.1).
+    for frag in (Fragment(0, 0, True, 7), Fragment(0, 3, False, 7)):
+        with pytest.raises(DecodeError, match="reassembl"):
+            ah_icv_input(v6([frag, AH(0, 1, 1, ICV)]))
 
 
 def test_errors() -> None:
@@ -259,8 +287,10 @@ def test_normalised_length_and_invariance(pkt: IPv6Packet) -> None:
     try:
         out = ah_icv_input(pkt)
     except DecodeError:
-        return   # unpredictable routing header or Segments Left beyond the list
-    assert len(out) == len(pkt.to_bytes())
+        return   # unpredictable routing header, Segments Left beyond the list, or a fragment
+    ai = next(i for i, h in enumerate(pkt.chain) if isinstance(h, AH))
+    atomic = sum(isinstance(h, Fragment) for h in pkt.chain[:ai])  # left out, 8 octets each
+    assert len(out) == len(pkt.to_bytes()) - 8 * atomic
     # Changing mutable base fields does not change the ICV input.
     other = dataclasses.replace(pkt, header=dataclasses.replace(
         pkt.header, hop_limit=pkt.header.hop_limit ^ 0xFF, traffic_class=1, flow_label=2))
@@ -283,3 +313,28 @@ def test_fuzz(data: bytes) -> None:
     only_secmob_errors(ah_icv_input, data)
     only_secmob_errors(ah_icv_input, b"\x60" + data)
     only_secmob_errors(ah_icv_input, b"\x45" + data)
+
+
+@given(st.binary(min_size=0, max_size=64), st.integers(0, 255), st.integers(0, 0xFFFFF),
+       st.integers(0, 255), st.sampled_from([1, 2, 4, 6]))
+def test_direct_ah_fast_path_equals_the_general_path(
+    payload: bytes, tc: int, flow: int, hlim: int, ah_words: int,
+) -> None:
+    from scapy.layers import ipsec as scapy_ipsec
+    from scapy.layers.inet import IP
+    from scapy.layers.inet6 import IPv6
+
+    from secmob.wire.ah_mutable import ah_icv_input
+    from secmob.wire.ipv4 import IPv4Packet
+    from secmob.wire.ipv6 import IPv6Packet
+
+    icv = bytes(range(1, 4 * ah_words + 1))
+    v6 = bytes(IPv6(src="2001:db8::1", dst="2001:db8::2", tc=tc, fl=flow, hlim=hlim)
+               / scapy_ipsec.AH(spi=0x1234, seq=7, nh=59, icv=icv, payloadlen=ah_words + 1)
+               / payload)
+    assert ah_icv_input(v6) == ah_icv_input(IPv6Packet.parse(v6, decode_upper=False))
+    v4 = bytes(IP(src="192.0.2.1", dst="192.0.2.2", tos=tc, ttl=hlim, id=9, flags="DF",
+                  frag=0, proto=51)
+               / scapy_ipsec.AH(spi=0x1234, seq=7, nh=59, icv=icv, payloadlen=ah_words + 1)
+               / payload)
+    assert ah_icv_input(v4) == ah_icv_input(IPv4Packet.parse(v4, decode_upper=False))

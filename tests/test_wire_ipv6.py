@@ -349,7 +349,7 @@ def test_secmob_to_scapy_home_address_ah_esp() -> None:
     # scapy computes the checksum over the home address only when the Home
     # Address option is the sole option of its header; here the 8n+6
     # alignment puts a PadN before it, so scapy falls back to the care-of
-    # address and gets another value. RFC 6275 §6.3 / RFC 8200 §8.1 take the
+    # address and gets another value. RFC 6275 §11.3.1 / RFC 8200 §8.1 take the
     # home address, as secmob does (and as scapy does for a lone option).
     del s[SUDP].chksum
     assert IPv6(bytes(s))[SUDP].chksum != pkt.payload.checksum  # type: ignore[union-attr]

@@ -13,12 +13,14 @@ Three ways to draw a temporary interface identifier, all sans-IO:
   the rightmost 64 bits as the history value (step 4).
 * :func:`random_iid` -- RFC 8981 §3.3.1: 64 bits from an injected RNG; no bit
   has a special meaning (RFC 7136), a reserved value is drawn again.
-* :func:`hashed_iid` -- RFC 8981 §3.3.2::
+* :func:`hashed_iid` -- RFC 8981 §3.3.2 ("RID = F(Prefix, Net_Iface,
+  Network_ID, Time, DAD_Counter, secret_key)"), the parameters concatenated
+  in that order::
 
-      RID = F(Network_Prefix | Time | Net_Iface | Network_ID | DAD_Counter | secret_key)
+      RID = F(Prefix | Net_Iface | Network_ID | Time | DAD_Counter | secret_key)
       IID = least significant 64 bits of RID
 
-  with DAD_Counter incremented on an unacceptable IID.
+  with DAD_Counter incremented on an unacceptable IID (step 3).
 
 Lifetimes (RFC 8981 §3.4, constants of §3.8) are :class:`TemporaryConfig`,
 :func:`draw_desync_factor` and :func:`temporary_lifetimes`, all with ``now``
@@ -154,22 +156,24 @@ def hashed_iid(
 ) -> HashedIID:
     """A temporary IID by the hash-based method of RFC 8981 §3.3.2.
 
-    ``RID = F(Network_Prefix | Time | Net_Iface | Network_ID | DAD_Counter |
-    secret_key)``, IID = the least significant 64 bits of RID. ``time`` is the
-    caller's representation of the generation time (RFC 8981 leaves it to the
+    ``RID = F(Prefix | Net_Iface | Network_ID | Time | DAD_Counter |
+    secret_key)`` (the parameter order of RFC 8981 §3.3.2 step 1), IID = the
+    least significant 64 bits of RID (step 2). ``time`` is the caller's
+    representation of the generation time (RFC 8981 leaves it to the
     implementation; e.g. an NTP timestamp), ``prefix`` a /64 (8 octets are
     hashed), DAD_Counter one octet. An unacceptable IID increments DAD_Counter
-    and starts again (step 2). ``prf`` is a hashlib name or a callable; SHA-256
-    unless given.
+    and starts again (step 3). ``prf`` is a hashlib name or a callable; SHA-256
+    unless given (RFC 8981 names BLAKE3 and HMAC-SHA-256 as options for F()
+    and rules out HMAC-MD5; any callable may be passed).
     """
     if not isinstance(time, bytes):
         raise UsageError(f"time must be bytes (an implementation-defined encoding), got "
                          f"{type(time).__name__}")
     return rid_iid(
         "RFC 8981 §3.3.2",
-        "RID = F(Network_Prefix | Time | Net_Iface | Network_ID | DAD_Counter | secret_key)",
-        [("Network_Prefix", prefix64(prefix)), ("Time", time), ("Net_Iface", net_iface),
-         ("Network_ID", network_id)],
+        "RID = F(Prefix | Net_Iface | Network_ID | Time | DAD_Counter | secret_key)",
+        [("Prefix", prefix64(prefix)), ("Net_Iface", net_iface), ("Network_ID", network_id),
+         ("Time", time)],
         secret_key, dad_counter, prf, in_use, tracer,
     )
 

@@ -10,8 +10,12 @@ nonce ``salt || IV``:
   nonce, §4; same AAD, §5),
 * ChaCha20-Poly1305 -- RFC 7634 (4-octet salt, §2; the AEAD of RFC 8439 §2.8),
 * ENCR_NULL_AUTH_AES_GMAC -- RFC 4543: integrity only. The payload travels
-  in clear; the 16-octet ICV is the GCM tag over an empty plaintext with the
-  AAD ``SPI || Sequence Number || IV || payload`` (§3.3).
+  in clear; the 16-octet ICV (§3.4, never truncated) is the GCM tag over an
+  empty plaintext with the AAD ``SPI || Sequence Number || IV || payload``
+  (§3.3, Figures 2 and 3; the IV belongs to the ESP Payload, §3.1, and lies
+  inside the AAD in Figure 4 of §3.5), where ``payload`` runs up to the Next
+  Header field and the Sequence Number is the 64-bit ESN, high half first,
+  when ESN is on.
 
 ``seal`` returns ``ciphertext || ICV``; ``open`` verifies the ICV first and
 raises :class:`~secmob.errors.IntegrityError` (returning nothing) when it
@@ -77,9 +81,10 @@ def _chacha(key: bytes, icv: int) -> _Pair:
 def _gmac(key: bytes, icv: int) -> _Pair:
     gcm = AESGCM(key)
 
-    # RFC 4543 §3.3: the GCM plaintext is empty and the AAD is
-    # SPI || Sequence Number (|| ESN high half) || IV || payload; ``aad`` is
-    # the first part, the IV is the last 8 octets of the nonce (§3.1, §3.2).
+    # RFC 4543 §3.3, §3.5 (Figure 4): the GCM plaintext is empty and the AAD
+    # is SPI || Sequence Number (or SPI || ESN high || ESN low) || IV ||
+    # payload; ``aad`` is the first part, the IV is the last 8 octets of the
+    # nonce (§3.1, §3.2).
     def seal(nonce: bytes, data: bytes, aad: bytes) -> bytes:
         return data + gcm.encrypt(nonce, b"", aad + nonce[-8:] + data)
 

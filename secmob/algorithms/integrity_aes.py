@@ -14,9 +14,10 @@ AES-256-GMAC        11     13         13            32+4   16      RFC 4543
 
 AES-GMAC takes a per-packet 8-octet IV (``iv_size`` = 8) passed to
 ``compute``/``verify``; its key is the AES key followed by a 4-octet salt
-(RFC 4543 §5, IKE conventions) and the GCM nonce is ``salt || IV`` (§3.2). In AH the IV is
+(RFC 4543 §5.4) and the GCM nonce is ``salt || IV`` (§3.2). In AH the IV is
 carried at the start of the Authentication Data field, before the tag
-(RFC 4543 §4, Figure 5); in ESP it is the transform ENCR_NULL_AUTH_AES_GMAC
+(RFC 4543 §4, Figure 5), and the GMAC AAD is the packet as AH authenticates
+it (§4, RFC 4302 §3.1); in ESP it is the transform ENCR_NULL_AUTH_AES_GMAC
 (§3), registered with the encryption transforms.
 """
 
@@ -83,9 +84,9 @@ class _GMACContext(MACContext):
 class GMACIntegrity(MACIntegrity):
     """AES-GMAC as an AH/ESP integrity transform (RFC 4543).
 
-    ``key`` is the AES key followed by the 4-octet salt (RFC 4543 §5, IKE conventions);
+    ``key`` is the AES key followed by the 4-octet salt (RFC 4543 §5.4);
     ``compute``/``verify`` take the 8-octet IV of the packet (§3.1). The ICV
-    is the full 16-octet tag (§2); it is not truncated.
+    is the full 16-octet tag (§3.4, "MUST NOT be truncated"; §4 for AH).
     """
 
     def new(self, key: bytes, tracer: Tracer | None = None) -> IntegrityContext:
@@ -111,6 +112,6 @@ for _bits, _ikev2, _ikev1 in ((128, 9, 11), (192, 10, 12), (256, 11, 13)):
     INTEGRITY.register(
         GMACIntegrity(f"AES-{_bits}-GMAC", _ikev2, "RFC 4543", {"ah": _ikev1, "auth": _ikev1},
                       key_sizes=(_bits // 8 + 4,), icv_size=16, full_size=16, iv_size=8,
-                      spec="RFC 4543 §2 (GMAC), §3.2 (nonce = salt || IV), §5 (key + salt)"),
+                      spec="RFC 4543 §2 (GMAC), §3.2 (nonce = salt || IV), §5.4 (key + salt)"),
         f"aes{_bits}gmac", f"auth-aes-{_bits}-gmac", f"aes-{_bits}-gmac",
     )

@@ -14,14 +14,18 @@ The ICV covers the whole IP packet with its mutable fields normalised
 codec) hands over the octets before the AH header and the octets after it,
 both already normalised, and this module supplies the AH header, with the
 ICV field set to zero for the computation and, with ESN, the high-order 32
-bits of the sequence number appended after the packet (§3.3.3.2.1, the
-"implicit" ESN). Padding octets (zero when sent) are covered as received.
+bits of the sequence number appended after the packet (§3.3.3.2.2, the
+"implicit" ESN: "appended (implicitly) immediately after the end of the
+payload"). Padding octets (zero when sent) are covered as received.
 
-AES-GMAC as an AH integrity transform (``iv_size`` 8) carries its IV after
-the sequence number (RFC 4543 §4); it is the 64-bit sequence number, unique
-per SA, and is handed to ``IntegrityContext.compute(data, iv)`` (the GMAC
-nonce is ``salt || IV``). The IV stays in the authenticated octets as sent;
-only the ICV itself is zeroed for the computation.
+AES-GMAC as an AH integrity transform (``iv_size`` 8) carries its IV at the
+start of the Authentication Data field, before the 16-octet ICV (RFC 4543 §4,
+Figure 5); it is the 64-bit sequence number, unique per SA (§3.1), and is
+handed to ``IntegrityContext.compute(data, iv)`` (the GMAC nonce is
+``salt || IV``, §3.2). The GMAC AAD is the packet as RFC 4302 §3.1
+authenticates it (§4); the IV stays in it as sent, since RFC 4543 §4 calls the
+IV "an input to the authentication algorithm" and the tag its output: only
+the ICV is zeroed for the computation.
 """
 
 from __future__ import annotations

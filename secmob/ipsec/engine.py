@@ -13,7 +13,9 @@ arrives unprotected must match a BYPASS entry.
 Everything is sans-IO: ``now`` is an argument, randomness comes from the
 ``rng`` given to the engine (needed only for CBC IVs), and packets are
 bytes. Failures raise the :mod:`secmob.errors` exception of the check that
-failed, and nothing is released or recorded for a packet that fails.
+failed, and nothing is released for a packet that fails; the anti-replay
+window moves only for a packet that authenticated (RFC 4303 §3.4.3), even
+if its padding check then fails.
 
 Transport mode places ESP/AH as :mod:`secmob.wire.skim` describes (after
 Hop-by-Hop, Routing, Fragment and Home Address Destination Options headers,
@@ -28,7 +30,7 @@ import enum
 import ipaddress
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from secmob.errors import DecodeError, PolicyViolation, UsageError
 from secmob.ipsec import ah, esp
@@ -58,8 +60,10 @@ class Verdict(enum.Enum):
     ACQUIRE = "acquire"  #: a PROTECT entry has no SA yet: negotiate keys (RFC 4301 §5.1)
 
 
-@dataclass(frozen=True, slots=True)
-class OutboundResult:
+class OutboundResult(NamedTuple):
+    """What :meth:`Engine.outbound` decided, the packet to send (if any), the
+    SPD entry that matched, the SAs applied and the lifetime events they raised."""
+
     verdict: Verdict
     packet: bytes | None
     entry: Entry | None
@@ -67,8 +71,7 @@ class OutboundResult:
     events: tuple[LifetimeEvent, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class InboundResult:
+class InboundResult(NamedTuple):
     """An accepted inbound packet.
 
     ``packet`` is the packet as delivered after IPsec processing (transport
@@ -96,38 +99,78 @@ def traffic_of(s: Skim, direction: Direction) -> Traffic:
     """The SPD selector values of a skimmed packet (RFC 4301 §4.4.1.1).
 
     A Home Address option stands for the source and a type 2 routing header
-    for the destination (RFC 6275 §6.3, §6.4): IPsec sees the home address.
+    for the destination (RFC 6275 §11.3.2, §9.3.2: "The IPsec Security Policy
+    Database lookup MUST [be] based on the mobile node's home address").
     """
     src = s.home_address if s.home_address is not None else s.src
     dst = s.final_dst if s.final_dst is not None else s.dst
-    proto: int | Special = OPAQUE if s.protocol in (50, 51) else s.protocol
+    # AH and ESP are Next Layer Protocols for the SPD (RFC 4301 §4.4.1.1): an
+    # already protected packet selects by 50 / 51, and has no port selectors.
     return Traffic.from_packet(
-        direction, _ip(src), _ip(dst), proto, sport=_sel(s.sport), dport=_sel(s.dport),
+        direction, _ip(src), _ip(dst), s.protocol, sport=_sel(s.sport), dport=_sel(s.dport),
         icmp_type=_sel(s.icmp_type), icmp_code=_sel(s.icmp_code), mh_type=_sel(s.mh_type))
 
 
-def _set_length(buf: bytearray, version: int) -> None:
-    """Fix IPv6 Payload Length, or IPv4 Total Length and header checksum."""
+def _set_length(buf: bytearray, version: int, total: int | None = None) -> None:
+    """Fix IPv6 Payload Length, or IPv4 Total Length and header checksum, in the
+    header at the start of ``buf`` for a packet of ``total`` octets (default:
+    ``len(buf)``)."""
+    if total is None:
+        total = len(buf)
     if version == 6:
-        _H.pack_into(buf, 4, len(buf) - 40)
+        _H.pack_into(buf, 4, total - 40)
     else:
-        _H.pack_into(buf, 2, len(buf))
+        _H.pack_into(buf, 2, total)
         ihl = (buf[0] & 0x0F) * 4
         buf[10:12] = b"\x00\x00"
         _H.pack_into(buf, 10, internet_checksum(bytes(buf[:ihl])))
 
 
-def _outer_header(sa: SecurityAssociation, next_header: int, body_length: int) -> bytes:
-    """The outer header of a tunnel-mode packet (RFC 4301 §5.1.2)."""
+def _traffic_class(packet: bytes) -> int:
+    """DSCP and ECN of an IP header: the IPv6 Traffic Class or the IPv4 TOS octet."""
+    if packet[0] >> 4 == 6:
+        return ((packet[0] & 0x0F) << 4) | (packet[1] >> 4)
+    return packet[1]
+
+
+def _outer_header(sa: SecurityAssociation, next_header: int, body_length: int,
+                  inner: bytes, ident: int) -> bytes:
+    """The outer header of a tunnel-mode packet (RFC 4301 §5.1.2.1).
+
+    DSCP and ECN are copied from the inner header; the hop limit (TTL) is
+    constructed (64). An IPv4 outer header copies the inner DF bit (an inner
+    IPv6 packet is never fragmented en route, so DF is set) and carries
+    ``ident`` as Identification when DF is clear (RFC 6864 §4.1).
+    """
     src, dst = sa.tunnel_source, sa.tunnel_destination
     assert src is not None and dst is not None  # tunnel SAs always have both
+    tc = _traffic_class(inner)
     if len(src) == 16:
-        return struct.pack("!IHBB", 6 << 28, body_length, next_header, 64) + src + dst
-    # IPv4: DF set and Identification 0 for an atomic datagram (RFC 6864 §4).
-    header = bytearray(struct.pack("!BBHHHBBH", 0x45, 0, 20 + body_length, 0, 0x4000, 64,
+        return struct.pack("!IHBB", (6 << 28) | (tc << 20), body_length, next_header,
+                           64) + src + dst
+    df = inner[0] >> 4 == 6 or bool(inner[6] & 0x40)
+    header = bytearray(struct.pack("!BBHHHBBH", 0x45, tc, 20 + body_length,
+                                   0 if df else ident, 0x4000 if df else 0, 64,
                                    next_header, 0) + src + dst)
     _H.pack_into(header, 10, internet_checksum(bytes(header)))
     return bytes(header)
+
+
+def _decapsulated(inner: bytes, outer: bytes) -> bytes:
+    """The inner packet with congestion marked when the outer header was
+    (RFC 4301 §5.1.2.1 note 6, RFC 3168 §9.2.1): an outer ECN of CE turns an
+    ECN-capable inner ECN (ECT(0), ECT(1)) into CE."""
+    if _traffic_class(outer) & 3 != 3 or _traffic_class(inner) & 3 not in (1, 2):
+        return inner
+    marked = bytearray(inner)
+    if inner[0] >> 4 == 6:
+        marked[1] |= 0x30
+    else:
+        marked[1] |= 0x03
+        ihl = (marked[0] & 0x0F) * 4
+        marked[10:12] = b"\x00\x00"
+        _H.pack_into(marked, 10, internet_checksum(bytes(marked[:ihl])))
+    return bytes(marked)
 
 
 def _inner_packet(inner: bytes, next_header: int) -> bytes:
@@ -163,33 +206,40 @@ class Engine:
         self.sad = sad
         self.rng = rng
         self.tracer = tracer
-        self._flows: dict[tuple[object, ...], Entry | None] = {}
+        self._flows: dict[tuple[object, ...], tuple[Entry | None, Traffic]] = {}
         self._flows_generation = -1
+        self._ident = 0  # IPv4 Identification of outer headers without DF
+        # (flow key, an SA's policy entry) pairs already found to match
+        self._matched: set[tuple[tuple[object, ...], Entry]] = set()
+
+    def _next_ident(self) -> int:
+        self._ident = (self._ident + 1) & 0xFFFF
+        return self._ident
 
     # -- SPD with a flow cache -------------------------------------------------
 
-    def _policy(self, s: Skim, direction: Direction) -> tuple[Entry | None, Traffic | None]:
-        """The SPD entry for a packet; repeated flows hit a cache that any SPD
-        change invalidates."""
+    def _policy(self, s: Skim, direction: Direction,
+                ) -> tuple[Entry | None, Traffic, tuple[object, ...]]:
+        """The SPD entry, the selector values and the flow key of a packet;
+        repeated flows hit a cache that any SPD change invalidates."""
         if self._flows_generation != self.spd.generation or len(self._flows) > _FLOW_CACHE_LIMIT:
             self._flows.clear()
+            self._matched.clear()
             self._flows_generation = self.spd.generation
         key = (direction, s.src, s.dst, s.home_address, s.final_dst, s.protocol, s.sport,
                s.dport, s.icmp_type, s.icmp_code, s.mh_type)
-        try:
-            return self._flows[key], None
-        except KeyError:
+        hit = self._flows.get(key)
+        if hit is None:
             traffic = traffic_of(s, direction)
-            entry = self.spd.lookup(direction, traffic)
-            self._flows[key] = entry
-            return entry, traffic
+            hit = self._flows[key] = (self.spd.lookup(direction, traffic), traffic)
+        return hit[0], hit[1], key
 
     # -- outbound --------------------------------------------------------------
 
     def outbound(self, packet: bytes, *, now: float) -> OutboundResult:
         """Process a packet this node sends (RFC 4301 §5.1)."""
         s = skim(packet)
-        entry, _ = self._policy(s, Direction.OUTBOUND)
+        entry, _, _ = self._policy(s, Direction.OUTBOUND)
         if entry is None or entry.action is Action.DISCARD:
             return OutboundResult(Verdict.DISCARDED, None, entry)
         if entry.action is Action.BYPASS:
@@ -199,11 +249,13 @@ class Engine:
             return OutboundResult(Verdict.ACQUIRE, None, entry)
         out = packet
         events: list[LifetimeEvent] = []
-        for sa in bundle:  # ESP first, then AH outside it (RFC 4301 §4.5)
+        sas = bundle.sas
+        for n, sa in enumerate(sas):  # ESP first, then AH outside it (RFC 4301 §4.5)
+            if n:
+                s = skim(out)
             out = self._protect(sa, out, s, now)
-            s = skim(out)
             events.extend(sa.take_events())
-        return OutboundResult(Verdict.PROTECTED, out, entry, tuple(bundle), tuple(events))
+        return OutboundResult(Verdict.PROTECTED, out, entry, sas, tuple(events))
 
     def _protect(self, sa: SecurityAssociation, packet: bytes, s: Skim, now: float) -> bytes:
         tunnel = sa.mode is Mode.TUNNEL
@@ -212,7 +264,7 @@ class Engine:
             if sa.protocol is Protocol.ESP:
                 body = esp.protect(sa, inner_nh, packet, now=now, rng=self.rng,
                                    tracer=self.tracer)
-                return _outer_header(sa, 50, len(body)) + body
+                return _outer_header(sa, 50, len(body), packet, self._next_ident()) + body
             return self._ah_tunnel(sa, inner_nh, packet, now)
         if s.fragment:
             raise UsageError("transport-mode IPsec applies to whole packets, not fragments "
@@ -220,11 +272,11 @@ class Engine:
         head = bytearray(packet[: s.insert_at])
         next_header = head[s.nh_at]
         if sa.protocol is Protocol.ESP:
+            body = esp.protect(sa, next_header, packet[s.insert_at :], now=now, rng=self.rng,
+                               tracer=self.tracer)
             head[s.nh_at] = 50
-            head += esp.protect(sa, next_header, packet[s.insert_at :], now=now, rng=self.rng,
-                                tracer=self.tracer)
-            _set_length(head, s.version)
-            return bytes(head)
+            _set_length(head, s.version, len(head) + len(body))
+            return b"".join((head, body))
         return self._ah_transport(sa, head, next_header, packet[s.insert_at :], s, now)
 
     def _ah_transport(self, sa: SecurityAssociation, head: bytearray, next_header: int,
@@ -238,7 +290,8 @@ class Engine:
         _set_length(placeholder, s.version)
         normalised = ah_icv_input(bytes(placeholder))
         cut = len(head)
-        header = ah.protect(sa, next_header, normalised[:cut], normalised[cut + length :],
+        at = cut - (len(placeholder) - len(normalised))  # an atomic Fragment header is left out
+        header = ah.protect(sa, next_header, normalised[:at], normalised[at + length :],
                             now=now, ipv6=ipv6)
         out = placeholder[:cut] + header + rest
         return bytes(out)
@@ -247,7 +300,8 @@ class Engine:
                    now: float) -> bytes:
         ipv6 = sa.tunnel_source is not None and len(sa.tunnel_source) == 16
         length = ah.header_length(sa, ipv6=ipv6)
-        outer = bytearray(_outer_header(sa, 51, length + len(inner)))
+        outer = bytearray(_outer_header(sa, 51, length + len(inner), inner,
+                                        self._next_ident()))
         placeholder = outer + bytes(length) + inner
         placeholder[len(outer)] = inner_nh
         placeholder[len(outer) + 1] = length // 4 - 2
@@ -266,8 +320,9 @@ class Engine:
         :class:`Truncated` (malformed packet), :class:`UnknownSPI`,
         :class:`SAExpired`, :class:`ReplayError`, :class:`IntegrityError`,
         :class:`PaddingError`, or :class:`PolicyViolation` (the decapsulated
-        packet does not match its SA's policy, or an unprotected packet does
-        not match a BYPASS entry).
+        packet does not match its SA's policy, or, for an SA whose ``policy``
+        is not an SPD :class:`Entry`, matches no PROTECT entry of the SPD; or
+        an unprotected packet does not match a BYPASS entry).
         """
         s = skim(packet)
         sas: list[SecurityAssociation] = []
@@ -282,18 +337,26 @@ class Engine:
                 return InboundResult(None, None, tuple(sas), tuple(events))
             s = skim(current)
         assert current is not None
-        entry, traffic = self._policy(s, Direction.INBOUND)
+        entry, traffic, key = self._policy(s, Direction.INBOUND)
         if sas:
             policy = sas[-1].policy
             if isinstance(policy, Entry):
-                if traffic is None:
-                    traffic = traffic_of(s, Direction.INBOUND)
-                if not policy.selector.matches(traffic, Direction.INBOUND):
-                    raise PolicyViolation(
-                        f"packet {traffic.remote} -> {traffic.local} arrived on SA "
-                        f"0x{sas[-1].spi:08x} but does not match that SA's policy "
-                        f"{policy.name or '(unnamed)'} (RFC 4301 §5.2 step 4)")
+                if (key, policy) not in self._matched:
+                    if not policy.selector.matches(traffic, Direction.INBOUND):
+                        raise PolicyViolation(
+                            f"packet {traffic.remote} -> {traffic.local} arrived on SA "
+                            f"0x{sas[-1].spi:08x} but does not match that SA's policy "
+                            f"{policy.name or '(unnamed)'} (RFC 4301 §5.2 step 4)")
+                    self._matched.add((key, policy))
                 entry = policy
+            elif entry is None or entry.action is not Action.PROTECT:
+                # Without the SA's own selectors the SPD decides: fail closed.
+                why = ("no SPD entry matches it" if entry is None else
+                       f"SPD entry {entry.name or '(unnamed)'} says {entry.action.value}")
+                raise PolicyViolation(
+                    f"packet {traffic.remote} -> {traffic.local} arrived on SA "
+                    f"0x{sas[-1].spi:08x}, which names no SPD entry, and {why} "
+                    "(RFC 4301 §5.2 step 4)")
             return InboundResult(current, entry, tuple(sas), tuple(events))
         if entry is None or entry.action is not Action.BYPASS:
             why = ("no SPD entry matches it" if entry is None else
@@ -318,9 +381,12 @@ class Engine:
                 raise DecodeError("AH", "header runs past the end of the packet", at)
             ah_end = at + (packet[at + 1] + 2) * 4
             normalised = ah_icv_input(packet)
-            res = ah.unprotect(self.sad, normalised[:at], packet[at:ah_end] +
-                               normalised[ah_end:], now=now, destination=dst, source=src,
-                               ipv6=s.version == 6)
+            # An atomic Fragment header before AH is left out of the ICV input
+            # (RFC 4302 Appendix A.2): AH sits ``shift`` octets earlier there.
+            shift = len(packet) - len(normalised)
+            res = ah.unprotect(self.sad, normalised[: at - shift], packet[at:ah_end] +
+                               normalised[ah_end - shift :], now=now, destination=dst,
+                               source=src, ipv6=s.version == 6)
             sa = res.sa
             next_header, payload = res.next_header, b""
             rest_at = at + res.header_length
@@ -329,7 +395,7 @@ class Engine:
             if next_header not in (IPV4_IN_IP, IPV6_IN_IP):
                 raise DecodeError("IPsec tunnel",
                                   f"Next Header {next_header} is not IPv4 (4) or IPv6 (41)", at)
-            return _inner_packet(inner, next_header), sa
+            return _decapsulated(_inner_packet(inner, next_header), packet), sa
         out = bytearray(packet[:at])
         out[s.nh_at] = next_header
         out += payload if rest_at == len(packet) else packet[rest_at:]

@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
 from math import lcm
+from typing import NamedTuple
 
 from secmob.algorithms.base import CipherAlgorithm
 from secmob.errors import (
@@ -69,11 +69,12 @@ NO_NEXT_HEADER = 59
 RNG = Callable[[int], bytes]
 
 _HEADER = struct.Struct("!II")
+_U32 = struct.Struct("!I")
+_U64 = struct.Struct("!Q")
 _PADS = bytes(range(1, 256))
 
 
-@dataclass(frozen=True, slots=True)
-class ESPResult:
+class ESPResult(NamedTuple):
     """What :func:`unprotect` releases.
 
     ``dummy`` is true for a dummy packet (Next Header 59, RFC 4303 §2.6):
@@ -114,12 +115,12 @@ def padding(cipher: CipherAlgorithm, length: int) -> bytes:
 
 def _aad(spi_seq: bytes, full: int, esn: bool) -> bytes:
     if esn:  # SPI | ESN high | ESN low
-        return spi_seq[:4] + (full >> 32).to_bytes(4, "big") + spi_seq[4:]
+        return spi_seq[:4] + _U32.pack(full >> 32) + spi_seq[4:]
     return spi_seq
 
 
 def protect(sa: SecurityAssociation, next_header: int, payload: bytes, *,
-            now: float, rng: RNG | None = None, tfc_pad: int = 0,
+            now: float, rng: RNG | None = None, iv: bytes | None = None, tfc_pad: int = 0,
             tracer: Tracer | None = None) -> bytes:
     """Build the ESP packet carrying ``payload`` (RFC 4303 §3.3).
 
@@ -129,48 +130,62 @@ def protect(sa: SecurityAssociation, next_header: int, payload: bytes, *,
     otherwise. ``tfc_pad`` zero octets of Traffic Flow Confidentiality
     padding (§2.7) are inserted after the payload.
 
+    ``iv`` sends this packet with the given IV instead of the one chosen
+    above (to reproduce a published packet or a peer's capture, whose IV
+    generator need not be the sequence number: RFC 4106 §3.1 and RFC 7634
+    §2 only require uniqueness). The caller then answers for that
+    requirement: a counter-mode IV used twice under one key reveals the XOR
+    of two plaintexts, and with GCM or GMAC the authentication key.
+
     Raises :class:`~secmob.errors.SAExpired` (hard lifetime reached),
     :class:`~secmob.errors.SequenceOverflow` (counter exhausted) and
     :class:`~secmob.errors.UsageError` (wrong SA or arguments). Soft
     lifetime events are queued on the SA (:meth:`SecurityAssociation.take_events`).
     A ``tracer`` receives the plaintext, the authenticated data and the packet.
     """
-    if sa.protocol is not Protocol.ESP or sa.direction is not Direction.OUTBOUND:
+    layout = sa.esp_layout
+    if layout is None or sa.direction is not Direction.OUTBOUND:
         raise UsageError(f"protect() needs an outbound ESP SA, got {sa!r}")
     if not 0 <= next_header <= 255 or tfc_pad < 0:
         raise UsageError("next_header must be 0-255 and tfc_pad non-negative")
-    cipher, ctx = sa.cipher, sa.cipher_ctx
-    assert cipher is not None and ctx is not None  # guaranteed for ESP SAs
+    aead, iv_size, counter, align = layout
+    ctx = sa.cipher_ctx
+    assert ctx is not None  # guaranteed for ESP SAs
     full = sa.next_sequence()
     sa.account(len(payload), now)
     spi_seq = _HEADER.pack(sa.spi, full & 0xFFFFFFFF)
-    if not cipher.iv_size:
+    if iv is not None:
+        if len(iv) != iv_size:
+            raise UsageError(f"{sa.cipher.name if sa.cipher else 'ESP'} takes a {iv_size}-octet "
+                             f"IV, got {len(iv)}")
+    elif not iv_size:
         iv = b""
-    elif counter_iv(cipher):
-        iv = (full & ((1 << 8 * cipher.iv_size) - 1)).to_bytes(cipher.iv_size, "big")
+    elif counter:  # the 64-bit sequence number: never repeats on an SA
+        iv = _U64.pack(full) if iv_size == 8 else _U64.pack(full)[-iv_size:]
     else:
         if rng is None:
-            raise UsageError(f"{cipher.name} needs random IVs: pass rng=os.urandom (or similar)")
-        iv = rng(cipher.iv_size)
-        if len(iv) != cipher.iv_size:
-            raise UsageError(f"rng returned {len(iv)} octets, {cipher.iv_size} were asked for")
-    body = payload + bytes(tfc_pad)
-    pad = padding(cipher, len(body))
-    plaintext = body + pad + bytes((len(pad), next_header))
+            raise UsageError(f"{sa.cipher.name if sa.cipher else 'CBC'} needs random IVs: "
+                             "pass rng=os.urandom (or similar)")
+        iv = rng(iv_size)
+        if len(iv) != iv_size:
+            raise UsageError(f"rng returned {len(iv)} octets, {iv_size} were asked for")
+    pad = -(len(payload) + tfc_pad + 2) % align
+    trailer = _PADS[:pad] + bytes((pad, next_header))
+    plaintext = payload + bytes(tfc_pad) + trailer if tfc_pad else payload + trailer
     if tracer is not None:
         emit(tracer, "ESP plaintext",
              "payload | TFC padding | 1, 2, 3, ... | Pad Length | Next Header",
              "RFC 4303 §2.4", {"payload": payload, "sequence": full, "iv": iv}, plaintext)
-    if cipher.aead:
+    if aead:
         aad = _aad(spi_seq, full, sa.esn)
-        packet = spi_seq + iv + ctx.seal(iv, plaintext, aad)
+        packet = b"".join((spi_seq, iv, ctx.seal(iv, plaintext, aad)))
         if tracer is not None:
             emit(tracer, "ESP AAD", "SPI | Seq (| ESN high before Seq)",
                  "RFC 4106 §5, RFC 4309 §5, RFC 7634 §2.1, RFC 4543 §3.3", {}, aad)
     else:
-        packet = spi_seq + iv + ctx.seal(iv, plaintext)
+        packet = b"".join((spi_seq, iv, ctx.seal(iv, plaintext)))
         if sa.integrity_ctx is not None:
-            covered = packet + (full >> 32).to_bytes(4, "big") if sa.esn else packet
+            covered = packet + _U32.pack(full >> 32) if sa.esn else packet
             if tracer is not None:
                 emit(tracer, "ESP ICV input", "SPI | Seq | IV | ciphertext (| ESN high)",
                      "RFC 4303 §3.3.2.1, §2.2.1", {}, covered)
@@ -216,11 +231,11 @@ def unprotect(sad_or_sa: SAD | SecurityAssociation, data: bytes, *, now: float,
         raise Truncated("ESP", 0, 8, n)
     spi, seql = _HEADER.unpack_from(data)
     sa = inbound_sa(sad_or_sa, spi, Protocol.ESP, destination, source)
-    cipher, ctx = sa.cipher, sa.cipher_ctx
-    assert cipher is not None and ctx is not None
-    iv_end = 8 + cipher.iv_size
+    layout, ctx = sa.esp_layout, sa.cipher_ctx
+    assert layout is not None and ctx is not None
+    aead, iv_size, _counter, align = layout
+    iv_end = 8 + iv_size
     icv_size = sa.icv_size
-    align = lcm(cipher.block_size or 1, 4)
     smallest = iv_end + align + icv_size  # the trailer fills at least one aligned unit
     if n < smallest:
         raise Truncated("ESP", 0, smallest, n)
@@ -238,13 +253,13 @@ def unprotect(sad_or_sa: SAD | SecurityAssociation, data: bytes, *, now: float,
     iv = data[8:iv_end]
     plaintext: bytes | None = None
     try:
-        if cipher.aead:
+        if aead:
             # The combined mode verifies its tag before it releases anything.
             plaintext = ctx.open(iv, data[iv_end:], _aad(data[:8], full, sa.esn))
         elif sa.integrity_ctx is not None:
             covered = data[:ct_end]
             if sa.esn:  # §3.3.2.1: ESN high-order bits, for the ICV only
-                covered += (full >> 32).to_bytes(4, "big")
+                covered += _U32.pack(full >> 32)
             sa.integrity_ctx.verify(covered, data[ct_end:])
     except IntegrityError:
         sa.auth_failures += 1
@@ -252,24 +267,20 @@ def unprotect(sad_or_sa: SAD | SecurityAssociation, data: bytes, *, now: float,
     sa.replay.accept(full)  # only now, after authentication (§3.4.3)
     if plaintext is None:
         plaintext = ctx.open(iv, data[iv_end:ct_end])
-    return _trailer(sa, plaintext, full, now, iv_end)
-
-
-def _trailer(sa: SecurityAssociation, plaintext: bytes, full: int, now: float,
-             offset: int) -> ESPResult:
-    """Check the padding (RFC 4303 §2.4, §3.4.4.1) and count the packet."""
-    if len(plaintext) < 2:
-        raise PaddingError(f"ESP: decrypted payload of {len(plaintext)} octets has no trailer")
+    # Trailer and padding (RFC 4303 §2.4, §3.4.4.1), then the packet counts.
+    size = len(plaintext)
+    if size < 2:
+        raise PaddingError(f"ESP: decrypted payload of {size} octets has no trailer")
     pad_length, next_header = plaintext[-2], plaintext[-1]
-    end = len(plaintext) - 2 - pad_length
+    end = size - 2 - pad_length
     if end < 0:
         raise PaddingError(
-            f"ESP: Pad Length {pad_length} exceeds the {len(plaintext) - 2} octets "
-            f"before the trailer (packet offset {offset})")
-    if plaintext[end:-2] != _PADS[:pad_length]:
+            f"ESP: Pad Length {pad_length} exceeds the {size - 2} octets "
+            f"before the trailer (packet offset {iv_end})")
+    if pad_length and plaintext[end:-2] != _PADS[:pad_length]:
         raise PaddingError("ESP: padding octets are not 1, 2, 3, ... (RFC 4303 §2.4)")
-    payload = plaintext[:end]
-    sa.account(len(payload), now)
+    sa.account(end, now)
+    events = sa.take_events()
     if next_header == NO_NEXT_HEADER:
-        return ESPResult(next_header, b"", sa, full, sa.take_events(), dummy=True)
-    return ESPResult(next_header, payload, sa, full, sa.take_events())
+        return ESPResult(next_header, b"", sa, full, events, True)
+    return ESPResult(next_header, plaintext[:end], sa, full, events)

@@ -25,6 +25,7 @@ import ipaddress
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 from enum import Enum, IntEnum
+from math import lcm
 
 from secmob.algorithms.base import (
     CipherAlgorithm,
@@ -143,6 +144,7 @@ class SecurityAssociation:
 
     __slots__ = (
         "_events",
+        "_unlimited",
         "auth_failures",
         "cipher",
         "cipher_ctx",
@@ -150,7 +152,9 @@ class SecurityAssociation:
         "destination",
         "direction",
         "esn",
+        "esp_layout",
         "expired",
+        "icv_size",
         "integrity",
         "integrity_ctx",
         "lifetime",
@@ -240,6 +244,22 @@ class SecurityAssociation:
                                    esn=esn)
         self.seq_out = 0
         self.lifetime = lifetime
+        #: Octets of ICV: the combined mode's tag, or the integrity transform's.
+        self.icv_size = (cipher.icv_size if cipher is not None and cipher.aead else
+                         0 if integrity is None else integrity.icv_size)
+        self._unlimited = lifetime == _NO_LIMITS
+        #: For ESP: (combined mode?, IV octets, counter-based IV?, padding alignment),
+        #: fixed by the cipher (RFC 4303 §2.3, §2.4); ``None`` for AH.
+        self.esp_layout: tuple[bool, int, bool, int] | None = None
+        if cipher is not None:
+            self.esp_layout = (
+                cipher.aead, cipher.iv_size,
+                # CBC carries one random cipher block as IV (RFC 3602 §3, RFC 2451);
+                # the counter modes 8 octets that must never repeat (RFC 3686 §3.1,
+                # RFC 4106 §3.1, RFC 4309 §3.1, RFC 7634 §2, RFC 4543 §3.1).
+                cipher.aead or cipher.iv_size != cipher.block_size,
+                lcm(cipher.block_size or 1, 4),
+            )
         self.created = now
         self.octets = 0
         self.packets = 0
@@ -260,13 +280,6 @@ class SecurityAssociation:
         )
 
     # -- sizes ------------------------------------------------------------------
-
-    @property
-    def icv_size(self) -> int:
-        """Octets of ICV: the combined mode's tag, or the integrity transform's."""
-        if self.cipher is not None and self.cipher.aead:
-            return self.cipher.icv_size
-        return 0 if self.integrity is None else self.integrity.icv_size
 
     # -- sequence numbers (RFC 4303 §3.3.3, RFC 4302 §3.3.2) -------------------
 
@@ -305,6 +318,8 @@ class SecurityAssociation:
         time ran out; queue the soft time event when due."""
         if self.expired:
             raise SAExpired(f"SPI 0x{self.spi:08x}: SA has expired")
+        if self._unlimited:
+            return
         lt = self.lifetime
         age = now - self.created
         if lt.hard_seconds is not None and age >= lt.hard_seconds:
@@ -316,6 +331,10 @@ class SecurityAssociation:
         """Count one packet of ``octets``; raise :class:`SAExpired` when this
         exceeds a hard limit (the packet is then not to be used), queue a
         soft event when a soft limit is reached."""
+        if self._unlimited and not self.expired:  # the per-packet common case
+            self.packets += 1
+            self.octets += octets
+            return
         self.check_alive(now)
         lt = self.lifetime
         packets, total = self.packets + 1, self.octets + octets

@@ -14,17 +14,22 @@ A :class:`Selector` names, for one SPD entry, the traffic the entry applies to:
   type and ANY code. For IKE the type is the high octet and the code the low
   octet of the 16-bit value (:meth:`Selector.icmp_range16`);
 * the Mobility Header type (protocol 135) -- one value each for the local
-  and the remote end, as the example SPD entries of RFC 4877 write them
-  (``local_mh_type = BU & remote_mh_type = BAck``): an outbound message is
-  matched against the local MH type, an inbound one against the remote MH
-  type. For IKE the MH type is the high octet of the 16-bit local "port"
-  (RFC 4301 §4.4.1.1).
+  and the remote end (RFC 4301 §4.4.1.3 B: the Local's and Remote's "port"
+  selectors say whether the type may be sent and received), as the example
+  SPD entries of RFC 4877 §6.1 write them (``local_mh_type = BU &
+  remote_mh_type = BAck``): an outbound message is matched against the local
+  MH type, an inbound one against the remote MH type. For IKE the MH type is
+  the high octet of the 16-bit local "port" (RFC 4301 §4.4.1.1).
 
-RFC 4301 §4.4.1.1 defines the two special values: ANY matches any value of
-the packet, including a value that is absent or obscured; OPAQUE matches only
-a packet whose field is *not available* (a non-initial fragment has no ports,
-prior IPsec may have encrypted them). A literal value never matches an
-unavailable field. :class:`Traffic` carries the packet's values, with
+RFC 4301 §4.4.1 ("OPAQUE and ANY") defines the two special values: ANY "is a
+wildcard that matches any value in the corresponding field of the packet, or
+that matches packets where that field is not present or is obscured"; OPAQUE
+"indicates that the corresponding selector field is not available for
+examination" (a non-initial fragment has no ports, prior IPsec may have
+encrypted them), so it matches only a packet whose field is *not available*.
+A literal value never matches an unavailable field (§4.4.1.1: "If a port
+selector specifies a value other than ANY or OPAQUE, it cannot match packets
+that are non-initial fragments"). :class:`Traffic` carries the packet's values, with
 :data:`OPAQUE` for those that are not available.
 
 The Name selector of RFC 4301 is not modelled (it applies to IKE identities,

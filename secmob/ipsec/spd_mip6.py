@@ -1,7 +1,9 @@
 """SPD entries protecting Mobile IPv6 signalling between a mobile node and its
-home agent (RFC 3776 §5; RFC 4877 §4.2 and its example SPD entries).
+home agent (RFC 4877 §6.1, §6.2 for manual keying and §7.2.1, §7.2.2 for
+IKEv2; the earlier forms of RFC 3776 §5.2.1, §5.2.2).
 
-The example SPD entries of RFC 4877 write a mobile node's policy as::
+The example SPD entries of RFC 4877 (§6.1, §7.2.1) write a mobile node's
+policy as::
 
     IF local_address = home_address & remote_address = home_agent &
        proto = MH & local_mh_type = BU & remote_mh_type = BAck
@@ -9,11 +11,15 @@ The example SPD entries of RFC 4877 write a mobile node's policy as::
 
 and the home agent's as the mirror image (local_mh_type = BAck,
 remote_mh_type = BU). The addresses are the home address, not the care-of
-address: the Home Address option and the type 2 routing header are
-processed before the SPD sees the packet (RFC 3776 §4). Home Test Init /
-Home Test messages, which travel through the reverse tunnel, are protected
-by ESP in tunnel mode between the care-of address and the home agent
-(RFC 3776 §5, RFC 4877).
+address: "an address appearing in a Home Address destination option is
+considered as the source address of the packet", and the home address of a
+type 2 routing header as its destination (RFC 4877 §4.2, RFC 3776 §4.2).
+Home Test Init / Home Test messages, which travel through the reverse
+tunnel, are protected by ESP in tunnel mode between the care-of address and
+the home agent (RFC 4877 §6.2, §7.2.2: ``local_address = home_address_1 &
+remote_address = any & proto = MH & local_mh_type = HoTi & remote_mh_type =
+HoT``). For IKEv2 the MH type is the high octet of the 16-bit local "port"
+selector (RFC 4877 §7.2.1, RFC 4301 §4.4.1.1).
 """
 
 from __future__ import annotations

@@ -8,13 +8,17 @@ Binding Acknowledgement status:
 
 ====  ===========================================================
 130   insufficient resources (the cache is full)
-131   home registration (H) asked of a node that is not a home agent
+131   home registration (H) asked of a node that is not a home agent (§10.3.1)
 133   home deregistration for a home address with no binding
 135   sequence number not greater than the last one (modulo 2^16);
       ``expected_sequence`` is the last accepted one, the value the
       Binding Acknowledgement carries (§9.5.1)
-139   the H flag differs from the one of the existing entry
-140   mobile router (R) flag refused (RFC 3963 §6.1)
+139   the H flag differs from the one of the existing entry (§9.5.1), or the
+      R flag does, outside a deregistration (RFC 3963 §6.2)
+140   mobile router (R) flag at a home agent without NEMO support
+      (RFC 3963 §6.6), or without the H flag (RFC 3963 §6.2); a node
+      without mobile router support ignores R in a correspondent
+      registration (to it a Reserved bit, RFC 6275 §6.1.7)
 141   invalid prefix (length 0 or over 128, RFC 3963 §6.2)
 142   prefix not authorized for, or already bound to, another node
 143   implicit-mode registration with no configured prefixes
@@ -246,18 +250,20 @@ class BindingCache:
                now: float) -> Accepted:
         """Apply a Binding Update (already authorized by IPsec or Return
         Routability) and return what to acknowledge; raise
-        :class:`BindingError` with the status to send otherwise (§9.5.1)."""
+        :class:`BindingError` with the status to send otherwise.
+
+        The tests run in the order of §10.3.1: first the validation of §9.5.1
+        (sequence number, 135; registration type change, 139), then the home
+        agent's own tests (131, 133; RFC 3963 §6.2 for mobile routers).
+        """
         if len(home_address) != 16 or len(care_of_address) != 16:
             raise UsageError("home and care-of addresses must be 16 octets")
-        if bu.home_registration and not self.home_agent:
-            raise BindingError("home registration asked of a node that is not a home agent",
-                               131)
-        if bu.mobile_router and not self.mobile_routers:
-            raise BindingError("mobile router registration not permitted", 140)
         old = self._entries.get(home_address)
         if old is not None and _EXPIRES(old)[0] <= now:
             self._remove(home_address)
             old = None
+        # §9.5.1 validation first (135, 139), then the home agent's tests of
+        # §10.3.1 (131) and of RFC 3963 §6.2/§6.6 (140).
         if old is not None:
             if not sequence_greater(bu.sequence, old.sequence):
                 raise BindingError(
@@ -265,21 +271,36 @@ class BindingCache:
                     135, expected_sequence=old.sequence)
             if old.home_registration != bu.home_registration:
                 raise BindingError("the H flag differs from the existing binding", 139)
-        if bu.lifetime == 0 or care_of_address == home_address:
+        if bu.home_registration and not self.home_agent:
+            raise BindingError("home registration asked of a node that is not a home agent",
+                               131)
+        router = bu.mobile_router
+        if router and not self.mobile_routers:
+            if bu.home_registration:  # RFC 3963 §6.6
+                raise BindingError("mobile router operation not permitted", 140)
+            router = False  # a Reserved bit to a node without NEMO (RFC 6275 §6.1.7)
+        # §9.5.1: a zero Lifetime deletes; for a mobile router so does a care-of
+        # address equal to the home address (RFC 3963 §6.2 keeps that RFC 3775 rule).
+        dereg = bu.lifetime == 0 or (router and care_of_address == home_address)
+        if router and not bu.home_registration:  # RFC 3963 §6.2
+            raise BindingError("the mobile router (R) flag needs the H flag", 140)
+        if old is not None and old.mobile_router != router and not dereg:  # RFC 3963 §6.2
+            raise BindingError("the R flag differs from the existing binding", 139)
+        if dereg:
             if old is None and bu.home_registration:
                 raise BindingError("no home registration exists for this home address", 133)
             self._remove(home_address)
             return Accepted(bu.sequence, 0, None)
-        routes = self._check_prefixes(bu, home_address) if bu.mobile_router else ()
+        routes = self._check_prefixes(bu, home_address) if router else ()
         if old is None and len(self._entries) >= self.capacity:
             raise BindingError(f"binding cache full ({self.capacity} entries)", 130)
         cap = self.max_home_lifetime if bu.home_registration else self.max_correspondent_lifetime
         lifetime = min(bu.lifetime, cap)
-        flags = bu.flags >> 8 & (FLAG_A | FLAG_H | FLAG_L | FLAG_K | FLAG_R)
+        flags = bu.flags >> 8 & (FLAG_A | FLAG_H | FLAG_L | FLAG_K | (FLAG_R if router else 0))
         entry = BindingEntry.make(home_address, care_of_address,
                                   now + lifetime * LIFETIME_UNIT, bu.sequence, lifetime, flags)
         self._store(home_address, entry)
-        if bu.mobile_router:
+        if router:
             self._set_prefixes(home_address, routes)
         return Accepted(bu.sequence, lifetime, entry)
 

@@ -12,9 +12,11 @@ The formulas (``|`` is concatenation, ``First(n, x)`` the first n bits)::
 
 where the final ``0``/``1`` are single octets (§5.2.5) and "MH Data" is the
 Mobility Header with its Checksum taken as zero and the Authenticator left out
-(:func:`secmob.wire.mobility.authenticated_data`). For a deregistration
-(lifetime 0, or care-of address equal to the home address) the home address
-stands in for the care-of address in the authenticator (§6.2.7).
+(:func:`secmob.wire.mobility.authenticated_data`). A deregistration is a
+Binding Update with Lifetime 0 (§6.1.7, §9.5.1; RFC 3775 also counted a
+care-of address equal to the home address, RFC 6275 does not): its Kbm uses the
+home keygen token alone (§5.2.5) and the home address stands in for the
+care-of address in the authenticator (§6.2.7).
 
 Pure functions compute each step; :class:`NonceTable` is the correspondent
 node's secret state (Kcn and the nonces, §5.2.7), :class:`Correspondent`
@@ -375,7 +377,7 @@ class Correspondent:
                                  "and Binding Authorization Data options (RFC 6275 §9.5.1)")
         alt = msg.option(AlternateCareOfAddress)
         care_of = alt.address if alt is not None else source_address
-        dereg = msg.lifetime == 0 or care_of == home_address
+        dereg = msg.lifetime == 0  # §9.5.1: only a zero Lifetime deletes
         kbm = self.binding_key(home_address, care_of, indices.home_nonce_index,
                                None if dereg else indices.care_of_nonce_index, now, tracer)
         verify_authenticator(kbm, home_address if dereg else care_of, self.address,
@@ -386,7 +388,16 @@ class Correspondent:
                     tracer: Tracer | None = None) -> bytes:
         """A Binding Acknowledgement for ``update`` carrying an Authenticator
         under the same Kbm (§9.5.4). Its checksum uses the home address as
-        destination: the final destination of the type 2 routing header."""
+        destination: the final destination of the type 2 routing header.
+
+        Status 136, 137 and 138 (expired nonces) raise :class:`UsageError`:
+        that acknowledgement "MUST NOT include the Binding Authorization Data
+        mobility option" (§9.5.4); build it with
+        :func:`secmob.mip6.binding.refusal`.
+        """
+        if status in (136, 137, 138):
+            raise UsageError(f"a Binding Acknowledgement with status {status} carries no "
+                             "Binding Authorization Data (RFC 6275 §9.5.4); build it unsigned")
         ba = mh.BindingAcknowledgement(status=status, sequence=update.message.sequence,
                                        lifetime=lifetime)
         coa = update.home_address if update.deregistration else update.care_of_address
@@ -471,18 +482,21 @@ class MobileNode:
                        tracer: Tracer | None = None) -> bytes:
         """A Binding Update to the correspondent, signed with Kbm (§11.7.2).
 
-        ``lifetime`` is in 4-second units; 0 (or a care-of address equal to the
-        home address) makes it a deregistration using only the home token.
+        ``lifetime`` is in 4-second units; 0 makes it a deregistration using
+        only the home token (§5.2.5, §6.1.7), whatever the care-of address,
+        with the care-of nonce index set to zero (§11.7.2).
         Returns the bytes, checksummed with the home address as source (the
         packet carries a Home Address option unless the node is at home).
         """
-        dereg = lifetime == 0 or self.care_of_address == self.home_address
+        dereg = lifetime == 0
         home = self._token(self._home_token, "home", now)
         care = None if dereg else self._token(self._care_token, "care-of", now)
         kbm = binding_management_key(home, care, tracer)
         self.deregistering = dereg
+        # §11.7.2: in a deletion "The care-of nonce index SHOULD be set to zero".
+        care_index = 0 if dereg else self.indices[1]
         bu = mh.BindingUpdate(sequence=sequence, lifetime=lifetime, ack=ack,
-                              options=(NonceIndices(self.indices[0], self.indices[1]),))
+                              options=(NonceIndices(self.indices[0], care_index),))
         coa = self.home_address if dereg else self.care_of_address
         _, wire = sign_message(bu, kbm, coa, self.correspondent, self.home_address,
                                self.correspondent, tracer)

@@ -83,6 +83,7 @@ class UpdateListEntry:
     status: int | None = None  # of the last acknowledgement
     sent: int = 0
     registered: bool = False
+    sent_at: float = 0.0  # when the outstanding Binding Update was sent
 
     def __repr__(self) -> str:
         return (f"UpdateListEntry(peer={ipaddress.IPv6Address(self.peer)}, "
@@ -153,6 +154,7 @@ class BindingUpdateList:
             else:
                 e.timeout = min(e.timeout * 2, self.max_timeout)
             e.sent += 1
+            e.sent_at = now
             e.outstanding = e.ack
             e.due = now + e.timeout if e.ack else None
             self._sent.setdefault(e.peer, deque()).append(now)
@@ -168,6 +170,9 @@ class BindingUpdateList:
         number is outstanding (the acknowledgement is ignored). Status 135 sets
         the sequence number to the one the acknowledgement carries and sends
         again at once; other refusals stop retransmission and keep the status.
+        An accepted binding expires the granted lifetime after the Binding
+        Update was *sent* (§11.7.3: "the timer countdown beginning at the time
+        that the Binding Update was sent").
         """
         e = self._entries.get((peer, home_address))
         if e is None:
@@ -185,9 +190,11 @@ class BindingUpdateList:
             del self._entries[(peer, home_address)]
             e.due, e.expires = None, now
             return e
+        # §11.7.3: the granted lifetime counts down from when the Binding Update
+        # was sent, max(L_remain - (L_update - L_ack), 0) in the RFC's terms.
         granted = ba.lifetime * 4
-        e.registered, e.expires = True, now + granted
-        e.due = now + granted * REFRESH_FRACTION
+        e.registered, e.expires = True, e.sent_at + granted
+        e.due = e.sent_at + granted * REFRESH_FRACTION
         return e
 
     def next_deadline(self, now: float) -> float | None:

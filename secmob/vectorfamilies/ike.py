@@ -121,7 +121,7 @@ def check_ikev2(case: Case) -> Mapping[str, Output]:
 def check_isakmp(case: Case) -> Mapping[str, Output]:
     m = Message.parse(case.hex("message"))
     h = m.header
-    types = "encrypted" if h.encrypted else ",".join(str(p.payload_type) for p in m.payloads)
+    types = "encrypted" if h.encrypted else ",".join(str(int(p.payload_type)) for p in m.payloads)
     return {"initiator_cookie": h.initiator_cookie, "responder_cookie": h.responder_cookie,
             "exchange_type": h.exchange_type, "flags": h.flags, "message_id": h.message_id,
             "length": h.length, "payload_types": types, "encoded": m.to_bytes()}

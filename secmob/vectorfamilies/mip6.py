@@ -84,7 +84,7 @@ def _rr_binding_update(case: Case) -> Mapping[str, Output]:
     corr = case.hex("correspondent")
     home = rr.home_keygen_token(kcn, hoa, hn)
     care = rr.care_of_keygen_token(kcn, coa, cn_)
-    dereg = case.num("lifetime") == 0 or hoa == coa
+    dereg = case.num("lifetime") == 0
     kbm = rr.binding_management_key(home, None if dereg else care)
     bu = mh.BindingUpdate(sequence=case.num("sequence"), lifetime=case.num("lifetime"),
                           ack=True, options=(NonceIndices(case.num("home_nonce_index"),

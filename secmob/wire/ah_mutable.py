@@ -12,17 +12,24 @@ and returns the same packet with
   final destination (Destination Address = final destination, the visited
   addresses in the header, Segments Left 0); with a Home Address option,
   the IPv6 source and the option's address exchanged, so the source field
-  holds the home address and the option the care-of address (RFC 6275 §6.3);
+  holds the home address and the option the care-of address (RFC 6275
+  §11.3.2 for the sender, §9.3.1 for the receiver: "the Home Address option
+  contains the care-of address, and the source IPv6 address field of the
+  IPv6 header contains the home address");
 * IPv4 (RFC 4302 §3.3.3.1.1): TOS (DSCP and ECN), Flags, Fragment Offset,
   TTL and Header Checksum zeroed; every option not listed as immutable in
   RFC 4302 Appendix A.1 replaced, type and length included, by zero octets;
   with a Loose or Strict Source Route option not yet completed, the
   Destination Address replaced by the final destination;
+* an atomic Fragment header (Offset 0, M 0) before AH removed, the previous
+  Next Header taking its value and the Payload Length shrinking by 8 (RFC 4302
+  Appendix A.2: AH MUST "remove" (or skip over) this header); a real fragment
+  raises :class:`~secmob.errors.DecodeError` (it is reassembled first, §3.4.1);
 * the AH ICV field zeroed; everything after AH kept as it is (RFC 4302
   §3.3.3.1: the upper-level data is assumed immutable).
 
-Headers after AH are not touched. The ESN high-order bits (RFC 4302 §3.3.3.1)
-belong to the ICV computation, not to this layout step.
+Headers after AH are not touched. The ESN high-order bits (RFC 4302
+§3.3.3.2.2) belong to the ICV computation, not to this layout step.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from secmob.wire.ipv4 import LSRR, SSRR, IPv4Header, IPv4Packet
 from secmob.wire.ipv6 import (
     DestinationOptions,
     ExtensionHeader,
+    Fragment,
     HopByHop,
     IPv6Packet,
     RawRouting,
@@ -60,12 +68,15 @@ def ah_icv_input(
 
     ``swap_home_address=False`` is for a packet whose source address and Home
     Address option were already exchanged (a receiver may do so before AH
-    processing, RFC 6275 §6.3). Raises :class:`~secmob.errors.UsageError` when
+    processing, RFC 6275 §11.3.2). Raises :class:`~secmob.errors.UsageError` when
     the packet has no AH header and :class:`~secmob.errors.DecodeError` when a
     routing header's final form cannot be predicted.
     """
     if isinstance(packet, bytes | bytearray | memoryview):
         data = bytes(packet)
+        quick = _directly_after_ip_header(data)
+        if quick is not None:
+            return quick
         if data and data[0] >> 4 == 4:
             packet = IPv4Packet.parse(data, decode_upper=False)
         else:
@@ -73,6 +84,30 @@ def ah_icv_input(
     if isinstance(packet, IPv4Packet):
         return _ipv4(packet)
     return _ipv6(packet, swap_home_address)
+
+
+def _directly_after_ip_header(data: bytes) -> bytes | None:
+    """The ICV input of the common case, AH right after an IPv6 header or an
+    option-less IPv4 header, computed on the bytes; ``None`` for anything else
+    (the general path decodes the packet).
+
+    Same rules as the general path: IPv6 Traffic Class, Flow Label and Hop
+    Limit (RFC 4302 §3.3.3.1.2), IPv4 TOS, Flags, Fragment Offset, TTL and
+    Header Checksum (§3.3.3.1.1.1) zeroed, and the ICV field of AH zeroed.
+    What follows AH is covered as it is.
+    """
+    n = len(data)
+    if n >= 52 and data[0] >> 4 == 6 and data[6] == 51 and (data[4] << 8 | data[5]) + 40 == n:
+        end = 40 + (data[41] + 2) * 4
+        if end <= n:
+            return b"".join((b"\x60\x00\x00\x00", data[4:7], b"\x00", data[8:52],
+                             bytes(end - 52), data[end:]))
+    elif n >= 32 and data[0] == 0x45 and data[9] == 51 and (data[2] << 8 | data[3]) == n:
+        end = 20 + (data[21] + 2) * 4
+        if end <= n:
+            return b"".join((data[:1], b"\x00", data[2:6], b"\x00\x00\x00", data[9:10],
+                             b"\x00\x00", data[12:32], bytes(end - 32), data[end:]))
+    return None
 
 
 def _ah_index(chain: tuple[ExtensionHeader, ...] | tuple[AH | object, ...]) -> int:
@@ -116,8 +151,24 @@ def final_destination_view(
 def _ipv6(packet: IPv6Packet, swap_home_address: bool) -> bytes:
     ai = _ah_index(packet.chain)
     src, dst = packet.header.src, packet.header.dst
+    first_next_header, removed = packet.header.next_header, 0
     chain: list[ExtensionHeader] = []
     for h in packet.chain[:ai]:
+        if isinstance(h, Fragment):
+            if h.is_fragment:
+                raise DecodeError(
+                    "Fragment", f"offset {h.offset}, M flag {int(h.more)}: AH applies to whole "
+                    "packets; reassemble the fragments first (RFC 4302 §3.4.1)", None)
+            # RFC 4302 Appendix A.2: an atomic Fragment header is removed and the
+            # previous header names what followed it.
+            removed += 8
+            prev = chain[-1] if chain else None
+            if isinstance(prev, HopByHop | DestinationOptions | RoutingType0 | RoutingType2
+                          | RawRouting | Fragment):
+                chain[-1] = dataclasses.replace(prev, next_header=h.next_header)
+            else:
+                first_next_header = h.next_header
+            continue
         if isinstance(h, HopByHop | DestinationOptions):
             options: list[Option] = []
             for opt in h.options:
@@ -140,7 +191,8 @@ def _ipv6(packet: IPv6Packet, swap_home_address: bool) -> bytes:
     chain.append(_zero_ah(packet.chain[ai]))  # type: ignore[arg-type]
     chain.extend(packet.chain[ai + 1 :])
     header = dataclasses.replace(
-        packet.header, traffic_class=0, flow_label=0, hop_limit=0, src=src, dst=dst)
+        packet.header, traffic_class=0, flow_label=0, hop_limit=0, src=src, dst=dst,
+        next_header=first_next_header, payload_length=packet.header.payload_length - removed)
     return IPv6Packet(header, tuple(chain), packet.payload).to_bytes()
 
 

@@ -410,7 +410,8 @@ class IPv6Packet:
     def pseudo_header_addresses(self) -> tuple[bytes, bytes]:
         """Source and destination for the upper-layer checksum (RFC 8200 §8.1):
         the final destination when a routing header has segments left, and the
-        home address of a Home Address option as source (RFC 6275 §6.3)."""
+        home address of a Home Address option as source (RFC 6275 §6.1.1,
+        §11.3.1)."""
         src, dst = self.header.src, self.header.dst
         routed = False
         for h in self.chain:

@@ -110,6 +110,9 @@ def _upper(s: Skim, data: bytes) -> None:
         s.mh_type = data[off + 2]
 
 
+_EXTENSIONS = frozenset({HOPOPT, ROUTING, FRAGMENT, DSTOPTS, ESP, AH})
+
+
 def _skim6(data: bytes) -> Skim:
     _need(data, "IPv6", 0, 40)
     plen = _H.unpack_from(data, 4)[0]
@@ -119,12 +122,16 @@ def _skim6(data: bytes) -> Skim:
         raise DecodeError("IPv6", f"{len(data) - 40 - plen} octet(s) beyond Payload Length",
                           40 + plen)
     nh, nh_at, off = data[6], 6, 40
+    if nh not in _EXTENSIONS:  # no extension headers: the common case
+        s = Skim(6, data[8:24], data[24:40], nh, 40, 6, -1, 40)
+        _upper(s, data)
+        return s
     # (code, start, end, carries a Home Address option) per header before AH/ESP
     seen: list[tuple[int, int, int, int]] = []
     home = final = None
     fragment = False
     ipsec_at = -1
-    while nh in (HOPOPT, ROUTING, FRAGMENT, DSTOPTS, ESP, AH):
+    while nh in _EXTENSIONS:
         if nh in (ESP, AH):
             ipsec_at = off
             break
