@@ -144,7 +144,7 @@ def test_acknowledged_registration_and_retransmission() -> None:
     assert not mn.home_registered
     mn.receive(protected(ha_engine, ba(s2.sequence)), 2)
     assert mn.home_registered and mn.home_status == 0
-    assert mn.bul.next_deadline(2) == pytest.approx(2 + 4000 * 0.9)
+    assert mn.bul.next_deadline(2) == pytest.approx(1.5 + 4000 * 0.9)  # from the sending (§11.7.3)
 
 
 def test_status_135_resends_with_the_acknowledged_sequence() -> None:

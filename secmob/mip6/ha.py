@@ -274,11 +274,13 @@ class HomeAgent:
             self._note(now, "discarded", "Binding Update without the H flag (no correspondent "
                                          "registration at this home agent)")
             return None
-        deregister = bu.lifetime == 0 or care_of == home
-        if (not deregister and self.duplicate is not None
+        # DAD and forwarding concern a node away from home: not a deletion
+        # (Lifetime 0, §6.1.7) nor an update naming the home address itself.
+        away = bu.lifetime != 0 and care_of != home
+        if (away and self.duplicate is not None
                 and self.cache.lookup(home, now) is None and self.duplicate(home)):
             raise BindingError(f"duplicate address detection failed for {show(home)}", 134)
-        if not deregister and self.forwarding is not None and not self.forwarding(home, care_of):
+        if away and self.forwarding is not None and not self.forwarding(home, care_of):
             raise BindingError("forwarding could not be set up",
                                143 if bu.mobile_router else 128)
         accepted = self.cache.update(bu, home_address=home, care_of_address=care_of, now=now)
