@@ -22,10 +22,10 @@ when the node moves), so it returns a :class:`HomeTestTunnel` whose
 ``mobile_node_moved`` and ``home_agent_bound`` methods the nodes call
 (their ``on_move`` and ``on_binding`` hooks).
 
-:meth:`EspKeys.wireshark_line` writes the line of Wireshark's ``esp_sa``
-user table (Preferences > Protocols > ESP) that lets Wireshark decrypt the
-captured packets; the addresses are wildcards because the mobile node's
-care-of address changes as it moves (the SPI names the SA).
+:attr:`EspKeys.wireshark` is the SA's record of Wireshark's ``esp_sa`` table
+(:func:`secmob.ipsec.export.wireshark_sa`), with wildcard addresses because
+the mobile node's care-of address changes as it moves (the SPI names the
+SA); :func:`wireshark_esp_sa` writes the table.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from secmob.algorithms import ENCRYPTION, INTEGRITY
 from secmob.ipsec.common import Mode
 from secmob.ipsec.engine import Engine
+from secmob.ipsec.export import WiresharkSA, esp_sa_file, wireshark_sa
 from secmob.ipsec.sad import SAD, Direction, Protocol, SecurityAssociation
 from secmob.ipsec.selectors import Selector
 from secmob.ipsec.spd import SPD, Action, Entry
@@ -63,30 +64,24 @@ Rng = Callable[[int], bytes]
 
 @dataclass(frozen=True, repr=False)
 class EspKeys:
-    """The keys of one ESP SA, for export to a packet analyser."""
+    """The keys of one ESP SA ``source -> destination``, and its Wireshark
+    ``esp_sa`` record, for packet analysers."""
 
     spi: int
     source: bytes
     destination: bytes
     cipher_key: bytes
     integrity_key: bytes
+    wireshark: WiresharkSA
 
     def __repr__(self) -> str:
         return (f"EspKeys(spi=0x{self.spi:08x}, {show(self.source)} -> "
                 f"{show(self.destination)}, keys hidden)")
 
-    def wireshark_line(self) -> str:
-        """The Wireshark 4.0 ``esp_sa`` UAT line: protocol, source, destination,
-        SPI, encryption, key, authentication, key (addresses as wildcards)."""
-        return ",".join(f'"{f}"' for f in (
-            "IPv6", "*", "*", f"0x{self.spi:08x}", "AES-CBC [RFC3602]",
-            f"0x{self.cipher_key.hex()}", "HMAC-SHA-1-96 [RFC2404]",
-            f"0x{self.integrity_key.hex()}"))
-
 
 def wireshark_esp_sa(keys: list[EspKeys]) -> str:
     """The contents of a Wireshark ``esp_sa`` file for ``keys``."""
-    return "".join(k.wireshark_line() + "\n" for k in keys)
+    return esp_sa_file(k.wireshark for k in keys)
 
 
 def _engine(entries: list[Entry], rng: Rng, tracer: Tracer | None) -> Engine:
@@ -105,32 +100,42 @@ def home_engines(home_address: bytes, home_agent: bytes, rng: Rng, *, spi: int =
     ha_entries = home_signalling_entries("home-agent", show(home_address), show(home_agent),
                                          encryption=CIPHER, integrity=INTEGRITY_NAME)
     mn, ha = _engine(mn_entries, rng, tracer), _engine(ha_entries, rng, tracer)
-    keys = [_sa(mn, ha, mn_entries[0], ha_entries[0], spi, home_address, home_agent, rng),
-            _sa(ha, mn, ha_entries[0], mn_entries[0], spi + 1, home_agent, home_address, rng)]
+    keys = [_sa(mn, ha, mn_entries[0], ha_entries[0], spi, home_address, home_agent, rng,
+                mobile=home_address),
+            _sa(ha, mn, ha_entries[0], mn_entries[0], spi + 1, home_agent, home_address, rng,
+                mobile=home_address)]
     return mn, ha, keys
 
 
 def _sa(sender: Engine, receiver: Engine, out_entry: Entry, in_entry: Entry, spi: int,
-        src: bytes, dst: bytes, rng: Rng, *, tunnel: bool = False) -> EspKeys:
+        src: bytes, dst: bytes, rng: Rng, *, mobile: bytes, tunnel: bool = False) -> EspKeys:
     """One ESP SA ``src -> dst``: outbound at ``sender`` under ``out_entry``,
-    inbound at ``receiver`` checked against ``in_entry``."""
+    inbound at ``receiver`` checked against ``in_entry``; ``mobile`` is the
+    mobile node's (home) address, whose packets use the changing care-of
+    address."""
     choice = ENCRYPTION.choose(CIPHER)
     cipher = choice.algorithm
     integrity = INTEGRITY.get(INTEGRITY_NAME)
-    k = EspKeys(spi, src, dst, rng(cipher.keymat_size(choice.key_size or cipher.key_sizes[0])),
-                rng(integrity.key_size))
+    cipher_key = rng(cipher.keymat_size(choice.key_size or cipher.key_sizes[0]))
+    integrity_key = rng(integrity.key_size)
+    record: WiresharkSA | None = None
     for engine, direction, entry in ((sender, Direction.OUTBOUND, out_entry),
                                      (receiver, Direction.INBOUND, in_entry)):
         sa = SecurityAssociation(
-            k.spi, Protocol.ESP, direction=direction, policy=entry, cipher=cipher,
-            cipher_key=k.cipher_key, integrity=integrity, integrity_key=k.integrity_key,
+            spi, Protocol.ESP, direction=direction, policy=entry, cipher=cipher,
+            cipher_key=cipher_key, integrity=integrity, integrity_key=integrity_key,
             mode=Mode.TUNNEL if tunnel else Mode.TRANSPORT,
             tunnel_source=src if tunnel else None, tunnel_destination=dst if tunnel else None)
         if direction is Direction.OUTBOUND:
             engine.sad.insert_bundle(entry, sa)
+            # the mobile node's end moves with it: a wildcard (the SPI names the SA)
+            record = wireshark_sa(sa, cipher_key=cipher_key, integrity_key=integrity_key,
+                                  source="*" if src == mobile else src,
+                                  destination="*" if dst == mobile else dst)
         else:
             engine.sad.insert(sa)
-    return k
+    assert record is not None
+    return EspKeys(spi, src, dst, cipher_key, integrity_key, record)
 
 
 class HomeTestTunnel:
@@ -193,7 +198,8 @@ def home_test_protection(mn: Engine, ha: Engine, home_address: bytes, home_agent
         home_signalling_entries(role, hoa, agent, care_of=hoa, encryption=CIPHER,
                                 integrity=INTEGRITY_NAME)[1]
         for role in ("mobile-node", "home-agent"))
-    keys = [_sa(mn, ha, mn_entry, ha_entry, spi, home_address, home_agent, rng, tunnel=True),
+    keys = [_sa(mn, ha, mn_entry, ha_entry, spi, home_address, home_agent, rng,
+                mobile=home_address, tunnel=True),
             _sa(ha, mn, ha_entry, mn_entry, spi + 1, home_agent, home_address, rng,
-                tunnel=True)]
+                mobile=home_address, tunnel=True)]
     return HomeTestTunnel(mn, ha, home_address, mn_entry, ha_entry), keys
