@@ -12,9 +12,9 @@ from scapy.layers.inet6 import MIP6MH_BA, MIP6MH_BU, IPv6, IPv6ExtHdrRouting, MI
 from scapy.layers.ipsec import ESP, SecurityAssociation
 
 from secmob.ipsec.engine import Engine
+from secmob.ipsec.mip6_manual import EspKeys, home_engines
 from secmob.mip6 import packets
 from secmob.mip6.ha import HomeAgent
-from secmob.mip6.home_ipsec import EspKeys, home_engines
 from secmob.wire import mobility as mh
 from secmob.wire.mobility_options import MobileNetworkPrefix
 from tests._mip6_nodes import COA, HA, HOA, addr, rng
@@ -192,7 +192,7 @@ def test_deregistration_from_home() -> None:
 
 
 def test_home_test_init_needs_the_esp_tunnel_while_away() -> None:
-    from secmob.mip6.home_ipsec import home_test_protection
+    from secmob.ipsec.mip6_manual import home_test_protection
 
     mn_engine, ha_engine, _ = home_engines(HOA, HA, rng("keys"))
     tunnel_policy, keys = home_test_protection(mn_engine, ha_engine, HOA, HA, rng("hoti"))

@@ -24,9 +24,9 @@ from scapy.layers.inet6 import (
 
 from secmob.errors import DecodeError, Truncated
 from secmob.ipsec.engine import Engine
+from secmob.ipsec.mip6_manual import home_engines
 from secmob.mip6 import packets
 from secmob.mip6.cn import CorrespondentNode
-from secmob.mip6.home_ipsec import home_engines
 from secmob.mip6.mn import MobileNode
 from secmob.wire import mobility as mh
 from secmob.wire.mobility_options import MobileNetworkPrefix

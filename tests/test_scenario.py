@@ -166,9 +166,9 @@ def test_harness_records_undeliverable_packets_and_routes() -> None:
 
 
 def test_duplicate_address_detection_on_the_home_link() -> None:
+    from secmob.ipsec.mip6_manual import home_engines
     from secmob.mip6.ha import HomeAgent
     from secmob.mip6.harness import Host, Network, care_of
-    from secmob.mip6.home_ipsec import home_engines
     from secmob.mip6.mn import MobileNode
     from secmob.mip6.scenario import MAC, counter_rng
     from tests._mip6_nodes import HA, addr

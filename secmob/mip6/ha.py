@@ -11,13 +11,13 @@ was given (:class:`secmob.ipsec.engine.Engine`, typed here as
 :class:`~secmob.mip6.packets.Protection`); its SPD holds the entries of
 :func:`secmob.ipsec.spd_mip6.home_signalling_entries` (ESP transport for
 BU/BA between the home address and the home agent). A Binding Update that
-did not come through an SA is silently discarded (RFC 3776 §4.1; the engine
+did not come through an SA is silently discarded (RFC 6275 §5.1, §10.3.1; the engine
 already refuses it when the SPD asks for protection). Binding
 Acknowledgements leave through the engine as well, and so do tunnelled
 packets: with the Home Test policies of
-:func:`secmob.mip6.home_ipsec.home_test_protection` the engine itself builds
+:func:`secmob.ipsec.mip6_manual.home_test_protection` the engine itself builds
 the ESP tunnel for a Home Test and opens the one carrying a Home Test Init
-(RFC 3776 §5); a plainly tunnelled Home Test Init is then refused.
+(RFC 4877 §6.2); a plainly tunnelled Home Test Init is then refused.
 
 **Home registration** (§10.3.1, RFC 3963 §6.1-§6.2). Checks, in order, and
 the status each refusal carries:
@@ -96,7 +96,7 @@ class HomeAgent:
     worked; ``max_lifetime`` caps granted lifetimes (4-second units);
     ``on_binding(home, care_of)`` is told of each binding made, moved or
     removed (``None``), e.g. to move IPsec tunnel endpoints
-    (:class:`secmob.mip6.home_ipsec.HomeTestTunnel`).
+    (:class:`secmob.ipsec.mip6_manual.HomeTestTunnel`).
     """
 
     def __init__(self, address: bytes, home_prefix: str | ipaddress.IPv6Network,
@@ -167,7 +167,7 @@ class HomeAgent:
         if res.packet is None:
             return []
         inner = parse(res.packet)
-        if inner.dst not in self.addresses:  # out of an ESP tunnel (RFC 3776 §5)
+        if inner.dst not in self.addresses:  # out of an ESP tunnel (RFC 4877 §6.2)
             return self._forward(res.packet, now)
         if inner.protocol == IPV6_IN_IPV6 and not inner.packet.chain:
             return self._reverse_tunnel(res.packet, now)
@@ -236,7 +236,8 @@ class HomeAgent:
             self._note(now, "discarded", f"{type(msg).NAME} is not for the home agent")
             return []
         if not protected:
-            self._note(now, "discarded", "Binding Update without IPsec protection (RFC 3776 §4.1)")
+            self._note(now, "discarded",
+                       "Binding Update without IPsec protection (RFC 6275 §5.1, §10.3.1)")
             return []
         home = a.source
         alt = msg.option(AlternateCareOfAddress)

@@ -91,7 +91,7 @@ class MobileNode(RouteOptimisation):
     mobile router (RFC 3963); with ``implicit`` they are not listed in the
     Binding Update. ``on_move(care_of_address)`` is called when the
     care-of address changes (the home address when back home), e.g. to move
-    IPsec tunnel endpoints (:class:`secmob.mip6.home_ipsec.HomeTestTunnel`).
+    IPsec tunnel endpoints (:class:`secmob.ipsec.mip6_manual.HomeTestTunnel`).
     """
 
     def __init__(self, home_address: bytes, home_prefix: str | ipaddress.IPv6Network,

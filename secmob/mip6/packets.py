@@ -288,7 +288,7 @@ def tunnel(engine: Protection, inner: bytes, outer_src: bytes, outer_dst: bytes,
            now: float) -> tuple[bytes | None, str]:
     """``inner`` tunnelled ``outer_src -> outer_dst`` (RFC 6275 §10.4.1,
     §11.3.1): by the engine when an ESP tunnel-mode policy covers it
-    (RFC 3776 §5), else as IPv6-in-IPv6 whose outer packet the SPD then
+    (RFC 4877 §6.2), else as IPv6-in-IPv6 whose outer packet the SPD then
     checks. Returns ``None`` and the reason when the SPD stops it."""
     res = engine.outbound(inner, now=now)
     verdict = str(res.verdict.value)
@@ -328,7 +328,7 @@ def describe(packet: bytes) -> tuple[str, str]:
         esp = a.packet.chain[-1]
         assert isinstance(esp, ESP)
         return (f"{head}: ESP SPI 0x{esp.spi:08x} sequence {esp.sequence} (home signalling)",
-                "RFC 4303 §2, RFC 4877 §4")
+                "RFC 4303 §2, RFC 4877 §6")
     if a.protocol == mh.MH_PROTOCOL:
         try:
             msg = mh.decode(a.payload)

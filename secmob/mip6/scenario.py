@@ -12,7 +12,7 @@ The mobile node's MAC is 02:00:5e:00:53:10, so its home address is
 Home signalling is protected by ESP (AES-CBC, HMAC-SHA1-96) under the
 RFC 4877 policies: transport mode for Binding Update / Acknowledgement, tunnel
 mode between care-of address and home agent for Home Test Init / Home Test
-(RFC 3776 §5); keys come from a counter RNG so that every run is equal.
+(RFC 4877 §6.2); keys come from a counter RNG so that every run is equal.
 
 The steps (``time`` in seconds):
 
@@ -47,15 +47,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from secmob.mip6.cn import CorrespondentNode
-from secmob.mip6.ha import HomeAgent
-from secmob.mip6.harness import Host, Network, care_of
-from secmob.mip6.home_ipsec import (
+from secmob.ipsec.mip6_manual import (
     EspKeys,
     home_engines,
     home_test_protection,
     wireshark_esp_sa,
 )
+from secmob.mip6.cn import CorrespondentNode
+from secmob.mip6.ha import HomeAgent
+from secmob.mip6.harness import Host, Network, care_of
 from secmob.mip6.mn import MobileNode
 from secmob.mip6.packets import describe
 from secmob.trace import Tracer, emit

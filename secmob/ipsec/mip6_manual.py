@@ -1,26 +1,24 @@
 """Manually keyed IPsec between a mobile node and its home agent, and the
 Wireshark export of its keys.
 
-The mobility nodes take an IPsec engine and know nothing of SAs; this module
-is the outer layer that builds a pair of engines for a home address and a
-home agent (the one mip6 module importing :mod:`secmob.ipsec`, used by the
-harness and the tests):
+The mobility nodes of :mod:`secmob.mip6` take an IPsec engine and know
+nothing of SAs; this module builds a pair of engines for a home address and
+a home agent (used by the Mobile IPv6 scenario and the tests):
 
-* SPD: the RFC 4877 / RFC 3776 §5 entries of
+* SPD: the RFC 4877 §6.1 entries of
   :func:`secmob.ipsec.spd_mip6.home_signalling_entries` (ESP transport mode
   for Binding Update / Binding Acknowledgement between the home address and
   the home agent), then a BYPASS entry for everything else;
 * SAD: one ESP SA each way, AES-CBC (RFC 3602) with HMAC-SHA1-96 (RFC 2404),
   keys drawn from the ``rng`` given.
 
-:func:`home_test_protection` adds what RFC 3776 §5 and RFC 4877 §4.2 ask
-for Home Test Init / Home Test messages: ESP in tunnel mode between the
-care-of address and the home agent, in place of the plain reverse tunnel.
-Its policy holds only while the node is away, and the tunnel endpoint
-follows the care-of address (RFC 3776 §4.5: the SA's endpoint is updated
-when the node moves), so it returns a :class:`HomeTestTunnel` whose
-``mobile_node_moved`` and ``home_agent_bound`` methods the nodes call
-(their ``on_move`` and ``on_binding`` hooks).
+:func:`home_test_protection` adds the protection of Home Test Init / Home
+Test messages (RFC 4877 §6.2, §7.2.2; RFC 3776 §5.2.2): ESP in tunnel mode
+between the care-of address and the home agent, in place of the plain
+reverse tunnel. The policy holds only while the node is away, and the
+tunnel endpoint has to follow the care-of address, so it returns a
+:class:`HomeTestTunnel` whose ``mobile_node_moved`` and ``home_agent_bound``
+methods the nodes call (their ``on_move`` and ``on_binding`` hooks).
 
 :attr:`EspKeys.wireshark` is the SA's record of Wireshark's ``esp_sa`` table
 (:func:`secmob.ipsec.export.wireshark_sa`), with wildcard addresses because
@@ -30,6 +28,7 @@ SA); :func:`wireshark_esp_sa` writes the table.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -41,7 +40,6 @@ from secmob.ipsec.sad import SAD, Direction, Protocol, SecurityAssociation
 from secmob.ipsec.selectors import Selector
 from secmob.ipsec.spd import SPD, Action, Entry
 from secmob.ipsec.spd_mip6 import home_signalling_entries
-from secmob.mip6.packets import show
 from secmob.trace import Tracer
 
 __all__ = [
@@ -62,6 +60,10 @@ INTEGRITY_NAME = "sha1"
 Rng = Callable[[int], bytes]
 
 
+def _show(address: bytes) -> str:
+    return str(ipaddress.ip_address(address))
+
+
 @dataclass(frozen=True, repr=False)
 class EspKeys:
     """The keys of one ESP SA ``source -> destination``, and its Wireshark
@@ -75,8 +77,8 @@ class EspKeys:
     wireshark: WiresharkSA
 
     def __repr__(self) -> str:
-        return (f"EspKeys(spi=0x{self.spi:08x}, {show(self.source)} -> "
-                f"{show(self.destination)}, keys hidden)")
+        return (f"EspKeys(spi=0x{self.spi:08x}, {_show(self.source)} -> "
+                f"{_show(self.destination)}, keys hidden)")
 
 
 def wireshark_esp_sa(keys: list[EspKeys]) -> str:
@@ -95,9 +97,9 @@ def home_engines(home_address: bytes, home_agent: bytes, rng: Rng, *, spi: int =
     (SPI ``spi`` mobile node to home agent, ``spi + 1`` back) under the
     RFC 4877 SPD entries; and the keys, for export. ``tracer`` records the
     ESP steps of the packets they protect."""
-    mn_entries = home_signalling_entries("mobile-node", show(home_address), show(home_agent),
+    mn_entries = home_signalling_entries("mobile-node", _show(home_address), _show(home_agent),
                                          encryption=CIPHER, integrity=INTEGRITY_NAME)
-    ha_entries = home_signalling_entries("home-agent", show(home_address), show(home_agent),
+    ha_entries = home_signalling_entries("home-agent", _show(home_address), _show(home_agent),
                                          encryption=CIPHER, integrity=INTEGRITY_NAME)
     mn, ha = _engine(mn_entries, rng, tracer), _engine(ha_entries, rng, tracer)
     keys = [_sa(mn, ha, mn_entries[0], ha_entries[0], spi, home_address, home_agent, rng,
@@ -140,7 +142,7 @@ def _sa(sender: Engine, receiver: Engine, out_entry: Entry, in_entry: Entry, spi
 
 class HomeTestTunnel:
     """The HoTI/HoT tunnel-mode policies and SAs of one mobile node
-    (RFC 3776 §5, RFC 4877 §4.2), kept in step with its care-of address.
+    (RFC 4877 §6.2, §7.2.2), kept in step with its care-of address.
 
     ``mobile_node_moved(care_of)`` is the mobile node's ``on_move`` hook:
     away, the policy is in its SPD and the outbound SA leaves from the
@@ -156,7 +158,7 @@ class HomeTestTunnel:
         self._mn_entry, self._ha_entry = mn_entry, ha_entry
 
     def __repr__(self) -> str:
-        return f"HomeTestTunnel({show(self.home_address)})"
+        return f"HomeTestTunnel({_show(self.home_address)})"
 
     @staticmethod
     def _place(engine: Engine, entry: Entry, active: bool) -> None:
@@ -190,10 +192,10 @@ def home_test_protection(mn: Engine, ha: Engine, home_address: bytes, home_agent
                          rng: Rng, *, spi: int = 0x1002,
                          ) -> tuple[HomeTestTunnel, list[EspKeys]]:
     """Tunnel-mode ESP for HoTI/HoT between the care-of address and the home
-    agent (RFC 3776 §5) on engines made by :func:`home_engines`: two SAs
+    agent (RFC 4877 §6.2) on engines made by :func:`home_engines`: two SAs
     (``spi`` outbound from the mobile node, ``spi + 1`` back) and the
     :class:`HomeTestTunnel` that keeps their policy and endpoints current."""
-    hoa, agent = show(home_address), show(home_agent)
+    hoa, agent = _show(home_address), _show(home_agent)
     mn_entry, ha_entry = (
         home_signalling_entries(role, hoa, agent, care_of=hoa, encryption=CIPHER,
                                 integrity=INTEGRITY_NAME)[1]
