@@ -164,9 +164,9 @@ class MobileNode(RouteOptimisation):
         self._note(now, "moved", f"care-of address {show(self.care_of_address)} on {net}")
         self.bul.update(self.home_agent, self.home_address, self.care_of_address, self.lifetime,
                         now, home_registration=True)
-        for peer in self.peers.values():  # the old care-of binding is gone
-            peer.rr.care_of_address = self.care_of_address
-            peer.got.discard("care-of")
+        for peer in self.peers.values():  # tests under way were for the old address;
+            peer.rr.care_of_address = self.care_of_address  # they restart once the
+            peer.waiting, peer.due = False, None  # home agent has the new one
         return self.tick(now)
 
     def _returned_home(self, now: float) -> list[bytes]:
