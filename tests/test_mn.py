@@ -304,3 +304,18 @@ def test_moving_again_stops_route_optimisation_until_rebound() -> None:
     assert pkt is not None and IPv6(pkt).nh == 41  # reverse tunnel, not a stale HAO
     msg = opened(ha_engine, bu).mobility()
     assert isinstance(msg, mh.BindingUpdate) and msg.home_registration
+
+
+def test_moving_during_return_routability_restarts_it_from_the_new_address() -> None:
+    mn, ha_engine = registered()
+    assert len(mn.optimise(CN, 1)) == 2
+    [bu] = mn.move(ra("2001:db8:3::/64"), 2)
+    assert mn.next_deadline(2) == pytest.approx(3)  # only the home registration is pending
+    msg = opened(ha_engine, bu).mobility()
+    assert isinstance(msg, mh.BindingUpdate)
+    new_coa = addr("2001:db8:3::5eff:fe00:5310")
+    ack = packets.mobility_packet(HA, new_coa, mh.BindingAcknowledgement(
+        status=0, sequence=msg.sequence, lifetime=1000).padded(), routing_to=HOME_HOA)
+    hoti, coti = mn.receive(protected(ha_engine, ack), 2.1)
+    assert IPv6(hoti).src == IPv6(coti).src == "2001:db8:3::5eff:fe00:5310"
+    assert MIP6MH_HoTI in IPv6(hoti) and MIP6MH_CoTI in IPv6(coti)
