@@ -35,20 +35,45 @@ from typing import NamedTuple
 from secmob.errors import DecodeError, PolicyViolation, UsageError
 from secmob.ipsec import ah, esp
 from secmob.ipsec.common import Direction, Mode
-from secmob.ipsec.sad import SAD, LifetimeEvent, Protocol, SecurityAssociation
+from secmob.ipsec.sad import SAD, LifetimeEvent, Protocol, SecurityAssociation, inbound_sa
 from secmob.ipsec.selectors import OPAQUE, Special, Traffic
 from secmob.ipsec.spd import SPD, Action, Entry
 from secmob.trace import Tracer
 from secmob.wire.ah_mutable import ah_icv_input
 from secmob.wire.checksum import internet_checksum
-from secmob.wire.skim import Skim, skim
+from secmob.wire.skim import EXTENSION_HEADERS, Skim, skim
 
 __all__ = ["Engine", "InboundResult", "OutboundResult", "Verdict"]
 
 RNG = Callable[[int], bytes]
 _H = struct.Struct("!H")
+_SPI_SEQ = struct.Struct("!II")
 IPV4_IN_IP, IPV6_IN_IP = 4, 41
 _FLOW_CACHE_LIMIT = 1 << 16
+_NEW = tuple.__new__  # a NamedTuple result without its Python-level __new__
+_UNKNOWN = object()  # not in a cache
+
+#: Where the SPD selectors of an upper-layer header end, counted from the end
+#: of a bare IPv6 header (RFC 4301 §4.4.1.1): ports (TCP, UDP, SCTP, DCCP,
+#: UDP-Lite), ICMP type and code, the Mobility Header type (its third octet).
+_SELECTOR_END = {6: 4, 17: 4, 132: 4, 33: 4, 136: 4, 1: 2, 58: 2, 135: 3}
+
+
+def _bare_ipv6_key(packet: bytes) -> tuple[int, bytes] | None:
+    """The flow key of an IPv6 packet without extension headers: its Next
+    Header and the octets from the source address to the end of the upper
+    layer's selectors (``None`` for any other packet: the general path).
+
+    Two packets with the same key have the same SPD selector values and the
+    same transport-mode ESP/AH placement (right after the IPv6 header).
+    """
+    n = len(packet)
+    if n < 40 or packet[0] >> 4 != 6 or packet[4] << 8 | packet[5] != n - 40:
+        return None
+    nh = packet[6]
+    if nh in EXTENSION_HEADERS:
+        return None
+    return nh, packet[8 : 40 + _SELECTOR_END.get(nh, 0)]
 
 
 class Verdict(enum.Enum):
@@ -208,6 +233,13 @@ class Engine:
         self.tracer = tracer
         self._flows: dict[tuple[object, ...], tuple[Entry | None, Traffic]] = {}
         self._flows_generation = -1
+        # Bare IPv6 flows (see _bare_ipv6_key): outbound, the SPD entry and its
+        # bundle; inbound, the entry a decapsulated flow was accepted for, by SA
+        # policy. Valid for one SPD generation and one SAD generation.
+        self._bare_out: dict[tuple[int, bytes],
+                             tuple[Entry | None, SecurityAssociation | None]] = {}
+        self._bare_in: dict[tuple[object, tuple[int, bytes]], Entry | None] = {}
+        self._bare_generation = (-1, -1)
         self._ident = 0  # IPv4 Identification of outer headers without DF
         # (flow key, an SA's policy entry) pairs already found to match
         self._matched: set[tuple[tuple[object, ...], Entry]] = set()
@@ -234,10 +266,61 @@ class Engine:
             hit = self._flows[key] = (self.spd.lookup(direction, traffic), traffic)
         return hit[0], hit[1], key
 
+    def _bare_caches(self) -> None:
+        """Empty the bare-flow caches when the SPD or the outbound SAD changed."""
+        generation = (self.spd.generation, self.sad.generation)
+        if (generation != self._bare_generation or len(self._bare_out) > _FLOW_CACHE_LIMIT
+                or len(self._bare_in) > _FLOW_CACHE_LIMIT):
+            self._bare_out.clear()
+            self._bare_in.clear()
+            self._bare_generation = generation
+
     # -- outbound --------------------------------------------------------------
 
     def outbound(self, packet: bytes, *, now: float) -> OutboundResult:
-        """Process a packet this node sends (RFC 4301 §5.1)."""
+        """Process a packet this node sends (RFC 4301 §5.1).
+
+        An IPv6 packet without extension headers whose flow was seen before
+        (same SPD and SAD generation) skips the header walk and the SPD
+        search: its entry and bundle come from a cache, and a single
+        transport-mode ESP SA is applied by the SA's fast path
+        (:func:`secmob.ipsec.esp.outbound_path`, same checks). Without a
+        tracer only; every other packet takes the general path.
+        """
+        key = _bare_ipv6_key(packet) if self.tracer is None else None
+        if key is not None:
+            self._bare_caches()
+            hit = self._bare_out.get(key)
+            if hit is None:
+                result = self._outbound(packet, now)
+                esp_sa = self._single_transport_esp(result.entry)
+                self._bare_out[key] = (result.entry, esp_sa)
+                return result
+            entry, esp_sa = hit
+            if esp_sa is not None:
+                # RFC 4303 §3.1.1: ESP right after the IPv6 header, which now
+                # names ESP (Next Header 50) and counts it in its Payload Length.
+                body = (esp_sa.fast_path or esp.outbound_path(esp_sa))(
+                    packet[6], packet[40:], now, self.rng)
+                out = b"".join((packet[:4], _H.pack(len(body)), b"\x32", packet[7:40], body))
+                return _NEW(OutboundResult, (Verdict.PROTECTED, out, entry, (esp_sa,),
+                                             esp_sa.take_events()))
+        return self._outbound(packet, now)
+
+    def _single_transport_esp(self, entry: Entry | None) -> SecurityAssociation | None:
+        """The SA of ``entry``'s bundle when it is one transport-mode ESP SA."""
+        if entry is None or entry.action is not Action.PROTECT:
+            return None
+        bundle = self.sad.outbound(entry)
+        if bundle is None or len(bundle.sas) != 1:
+            return None
+        sa = bundle.sas[0]
+        if sa.protocol is not Protocol.ESP or sa.mode is not Mode.TRANSPORT:
+            return None
+        return sa
+
+    def _outbound(self, packet: bytes, now: float) -> OutboundResult:
+        """:meth:`outbound`, general path."""
         s = skim(packet)
         entry, _, _ = self._policy(s, Direction.OUTBOUND)
         if entry is None or entry.action is Action.DISCARD:
@@ -324,19 +407,62 @@ class Engine:
         is not an SPD :class:`Entry`, matches no PROTECT entry of the SPD; or
         an unprotected packet does not match a BYPASS entry).
         """
+        n = len(packet)
+        if (n >= 48 and packet[6] == 50 and packet[0] >> 4 == 6
+                and packet[4] << 8 | packet[5] == n - 40):
+            # ESP right after a bare IPv6 header (the common case): the SA is
+            # looked up as the general path would, then a transport-mode SA
+            # continues on the fast path (same checks, same order).
+            spi, seql = _SPI_SEQ.unpack_from(packet, 40)
+            sa = inbound_sa(self.sad, spi, Protocol.ESP, packet[24:40], packet[8:24])
+            if sa.mode is Mode.TRANSPORT:
+                return self._inbound_bare_esp(packet, sa, seql, now)
+        return self._decapsulate(packet, [], [], now)
+
+    def _inbound_bare_esp(self, packet: bytes, sa: SecurityAssociation, seql: int,
+                          now: float) -> InboundResult:
+        """:meth:`inbound` of ESP right after a bare IPv6 header, transport mode:
+        the SA's fast path (:func:`secmob.ipsec.esp.inbound_path`: replay
+        pre-check, ICV, window update, decryption, padding, lifetimes), then
+        the policy check of RFC 4301 §5.2 step 4, remembered per flow and SA
+        policy for bare IPv6 flows."""
+        result = (sa.fast_path or esp.inbound_path(sa))(packet[40:], seql, now)
+        if result.dummy:  # authenticated, then dropped (RFC 4303 §2.6)
+            return _NEW(InboundResult, (None, None, (sa,), result.events))
+        next_header, payload = result.next_header, result.payload
+        inner = b"".join((packet[:4], _H.pack(len(payload)), bytes((next_header,)),
+                          packet[7:40], payload))
+        key = _bare_ipv6_key(inner)
+        if key is None:  # more extension headers (or IPsec) inside: the general path
+            return self._decapsulate(inner, [sa], list(result.events), now)
+        self._bare_caches()
+        cached = (sa.policy, key)
+        entry = self._bare_in.get(cached, _UNKNOWN)
+        if entry is _UNKNOWN:
+            entry = self._bare_in[cached] = self._policy_check(skim(inner), [sa])
+        return _NEW(InboundResult, (inner, entry, (sa,), result.events))
+
+    def _decapsulate(self, packet: bytes, sas: list[SecurityAssociation],
+                     events: list[LifetimeEvent], now: float) -> InboundResult:
+        """:meth:`inbound`, general path: remove AH/ESP headers until none is
+        left, then check the packet against the SPD. ``sas`` and ``events``
+        are what was already removed from ``packet``."""
         s = skim(packet)
-        sas: list[SecurityAssociation] = []
-        events: list[LifetimeEvent] = []
         current: bytes | None = packet
         while s.ipsec_at >= 0:
             assert current is not None
-            current, sa = self._unprotect(current, s, now)
+            current, sa, raised = self._unprotect(current, s, now)
             sas.append(sa)
-            events.extend(sa.take_events())
+            events.extend(raised)
             if current is None:  # an ESP dummy packet: authenticated, then dropped
                 return InboundResult(None, None, tuple(sas), tuple(events))
             s = skim(current)
         assert current is not None
+        return InboundResult(current, self._policy_check(s, sas), tuple(sas), tuple(events))
+
+    def _policy_check(self, s: Skim, sas: list[SecurityAssociation]) -> Entry | None:
+        """The SPD entry that admits the decapsulated packet ``s`` that came
+        through ``sas`` (RFC 4301 §5.2 step 4), or :class:`PolicyViolation`."""
         entry, traffic, key = self._policy(s, Direction.INBOUND)
         if sas:
             policy = sas[-1].policy
@@ -357,23 +483,23 @@ class Engine:
                     f"packet {traffic.remote} -> {traffic.local} arrived on SA "
                     f"0x{sas[-1].spi:08x}, which names no SPD entry, and {why} "
                     "(RFC 4301 §5.2 step 4)")
-            return InboundResult(current, entry, tuple(sas), tuple(events))
+            return entry
         if entry is None or entry.action is not Action.BYPASS:
             why = ("no SPD entry matches it" if entry is None else
                    f"SPD entry {entry.name or '(unnamed)'} says {entry.action.value}")
             raise PolicyViolation(f"unprotected inbound packet dropped: {why} (RFC 4301 §5.2)")
-        return InboundResult(current, entry)
+        return entry
 
     def _unprotect(self, packet: bytes, s: Skim, now: float,
-                   ) -> tuple[bytes | None, SecurityAssociation]:
+                   ) -> tuple[bytes | None, SecurityAssociation, tuple[LifetimeEvent, ...]]:
         at = s.ipsec_at
         dst = s.final_dst if s.final_dst is not None else s.dst
         src = s.home_address if s.home_address is not None else s.src
         if packet[s.nh_at] == 50:
             result = esp.unprotect(self.sad, packet[at:], now=now, destination=dst, source=src)
-            sa = result.sa
+            sa, events = result.sa, result.events
             if result.dummy:
-                return None, sa
+                return None, sa, events
             next_header, payload = result.next_header, result.payload
             rest_at = len(packet)
         else:
@@ -387,7 +513,7 @@ class Engine:
             res = ah.unprotect(self.sad, normalised[: at - shift], packet[at:ah_end] +
                                normalised[ah_end - shift :], now=now, destination=dst,
                                source=src, ipv6=s.version == 6)
-            sa = res.sa
+            sa, events = res.sa, res.events
             next_header, payload = res.next_header, b""
             rest_at = at + res.header_length
         if sa.mode is Mode.TUNNEL:
@@ -395,9 +521,9 @@ class Engine:
             if next_header not in (IPV4_IN_IP, IPV6_IN_IP):
                 raise DecodeError("IPsec tunnel",
                                   f"Next Header {next_header} is not IPv4 (4) or IPv6 (41)", at)
-            return _decapsulated(_inner_packet(inner, next_header), packet), sa
+            return _decapsulated(_inner_packet(inner, next_header), packet), sa, events
         out = bytearray(packet[:at])
         out[s.nh_at] = next_header
         out += payload if rest_at == len(packet) else packet[rest_at:]
         _set_length(out, s.version)
-        return bytes(out), sa
+        return bytes(out), sa, events
