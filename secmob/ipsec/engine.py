@@ -283,8 +283,9 @@ class Engine:
         An IPv6 packet without extension headers whose flow was seen before
         (same SPD and SAD generation) skips the header walk and the SPD
         search: its entry and bundle come from a cache, and a single
-        transport-mode ESP SA is applied by the SA's fast path
-        (:func:`secmob.ipsec.esp.outbound_path`, same checks). Without a
+        transport-mode ESP or AH SA is applied by the SA's fast path
+        (:func:`secmob.ipsec.esp.outbound_path`,
+        :func:`secmob.ipsec.ah.outbound_path`: the same checks). Without a
         tracer only; every other packet takes the general path.
         """
         key = _bare_ipv6_key(packet) if self.tracer is None else None
@@ -293,31 +294,39 @@ class Engine:
             hit = self._bare_out.get(key)
             if hit is None:
                 result = self._outbound(packet, now)
-                esp_sa = self._single_transport_esp(result.entry)
-                self._bare_out[key] = (result.entry, esp_sa)
+                self._bare_out[key] = (result.entry, self._single_transport_sa(result.entry))
                 return result
-            entry, esp_sa = hit
-            if esp_sa is not None:
-                # RFC 4303 §3.1.1: ESP right after the IPv6 header, which now
-                # names ESP (Next Header 50) and counts it in its Payload Length.
-                body = (esp_sa.fast_path or esp.outbound_path(esp_sa))(
-                    packet[6], packet[40:], now, self.rng)
-                out = b"".join((packet[:4], _H.pack(len(body)), b"\x32", packet[7:40], body))
-                return _NEW(OutboundResult, (Verdict.PROTECTED, out, entry, (esp_sa,),
-                                             esp_sa.take_events()))
+            entry, sa = hit
+            if sa is not None:
+                out = self._bare_protect(sa, packet, now)
+                return _NEW(OutboundResult, (Verdict.PROTECTED, out, entry, (sa,),
+                                             sa.take_events()))
         return self._outbound(packet, now)
 
-    def _single_transport_esp(self, entry: Entry | None) -> SecurityAssociation | None:
-        """The SA of ``entry``'s bundle when it is one transport-mode ESP SA."""
+    def _bare_protect(self, sa: SecurityAssociation, packet: bytes, now: float) -> bytes:
+        """Transport-mode ESP or AH right after the bare IPv6 header of
+        ``packet`` (RFC 4303 §3.1.1, RFC 4302 §3.1.1), which then names it and
+        counts it in its Payload Length; the same octets as the general path."""
+        after = packet[40:]
+        if sa.protocol is Protocol.ESP:
+            body = (sa.fast_path or esp.outbound_path(sa))(packet[6], after, now, self.rng)
+            return b"".join((packet[:4], _H.pack(len(body)), b"\x32", packet[7:40], body))
+        length = _H.pack(len(after) + ah.header_length(sa))
+        # The ICV input (RFC 4302 §3.3.3.1.2): Traffic Class, Flow Label and
+        # Hop Limit zero, as secmob.wire.ah_mutable normalises them.
+        before = b"".join((b"\x60\x00\x00\x00", length, b"\x33\x00", packet[8:40]))
+        header = (sa.fast_path or ah.outbound_path(sa))(packet[6], before, after, now, True)
+        return b"".join((packet[:4], length, b"\x33", packet[7:40], header, after))
+
+    def _single_transport_sa(self, entry: Entry | None) -> SecurityAssociation | None:
+        """The SA of ``entry``'s bundle when it is one transport-mode SA."""
         if entry is None or entry.action is not Action.PROTECT:
             return None
         bundle = self.sad.outbound(entry)
         if bundle is None or len(bundle.sas) != 1:
             return None
         sa = bundle.sas[0]
-        if sa.protocol is not Protocol.ESP or sa.mode is not Mode.TRANSPORT:
-            return None
-        return sa
+        return sa if sa.mode is Mode.TRANSPORT else None
 
     def _outbound(self, packet: bytes, now: float) -> OutboundResult:
         """:meth:`outbound`, general path."""
@@ -408,39 +417,51 @@ class Engine:
         an unprotected packet does not match a BYPASS entry).
         """
         n = len(packet)
-        if (n >= 48 and packet[6] == 50 and packet[0] >> 4 == 6
-                and packet[4] << 8 | packet[5] == n - 40):
-            # ESP right after a bare IPv6 header (the common case): the SA is
-            # looked up as the general path would, then a transport-mode SA
-            # continues on the fast path (same checks, same order).
-            spi, seql = _SPI_SEQ.unpack_from(packet, 40)
-            sa = inbound_sa(self.sad, spi, Protocol.ESP, packet[24:40], packet[8:24])
-            if sa.mode is Mode.TRANSPORT:
-                return self._inbound_bare_esp(packet, sa, seql, now)
+        if n >= 48 and packet[0] >> 4 == 6 and packet[4] << 8 | packet[5] == n - 40:
+            # ESP or AH right after a bare IPv6 header (the common case): the SA
+            # is looked up as the general path would; a transport-mode SA then
+            # continues on its fast path (same checks, same order).
+            nh, src, dst = packet[6], packet[8:24], packet[24:40]
+            if nh == 50:
+                spi, seql = _SPI_SEQ.unpack_from(packet, 40)
+                sa = inbound_sa(self.sad, spi, Protocol.ESP, dst, src)
+                if sa.mode is Mode.TRANSPORT:
+                    result = (sa.fast_path or esp.inbound_path(sa))(packet[40:], seql, now)
+                    if result.dummy:  # authenticated, then dropped (RFC 4303 §2.6)
+                        return _NEW(InboundResult, (None, None, (sa,), result.events))
+                    return self._bare_inner(packet, sa, result.next_header, result.payload,
+                                            result.events, now)
+            elif nh == 51 and n >= 52 and 40 + (packet[41] + 2) * 4 <= n:
+                spi = _SPI_SEQ.unpack_from(packet, 44)[0]
+                sa = inbound_sa(self.sad, spi, Protocol.AH, dst, src)
+                if sa.mode is Mode.TRANSPORT:
+                    # The ICV input of RFC 4302 §3.3.3.1.2: Traffic Class, Flow
+                    # Label and Hop Limit zero (as secmob.wire.ah_mutable does).
+                    before = b"".join((b"\x60\x00\x00\x00", packet[4:7], b"\x00", packet[8:40]))
+                    res = (sa.fast_path or ah.inbound_path(sa))(before, packet[40:], now, True)
+                    return self._bare_inner(packet, sa, res.next_header,
+                                            packet[40 + res.header_length :], res.events, now)
         return self._decapsulate(packet, [], [], now)
 
-    def _inbound_bare_esp(self, packet: bytes, sa: SecurityAssociation, seql: int,
-                          now: float) -> InboundResult:
-        """:meth:`inbound` of ESP right after a bare IPv6 header, transport mode:
-        the SA's fast path (:func:`secmob.ipsec.esp.inbound_path`: replay
-        pre-check, ICV, window update, decryption, padding, lifetimes), then
-        the policy check of RFC 4301 §5.2 step 4, remembered per flow and SA
-        policy for bare IPv6 flows."""
-        result = (sa.fast_path or esp.inbound_path(sa))(packet[40:], seql, now)
-        if result.dummy:  # authenticated, then dropped (RFC 4303 §2.6)
-            return _NEW(InboundResult, (None, None, (sa,), result.events))
-        next_header, payload = result.next_header, result.payload
+    def _bare_inner(self, packet: bytes, sa: SecurityAssociation, next_header: int,
+                    payload: bytes, events: tuple[LifetimeEvent, ...], now: float,
+                    ) -> InboundResult:
+        """The transport-mode packet ``packet`` (a bare IPv6 header, then ESP or
+        AH) once ``sa`` removed its IPsec header: the IPv6 header now names
+        ``next_header`` and counts ``payload``. The policy check of RFC 4301
+        §5.2 step 4 is remembered per flow and SA policy when that packet is a
+        bare IPv6 packet too; anything else continues on the general path."""
         inner = b"".join((packet[:4], _H.pack(len(payload)), bytes((next_header,)),
                           packet[7:40], payload))
         key = _bare_ipv6_key(inner)
-        if key is None:  # more extension headers (or IPsec) inside: the general path
-            return self._decapsulate(inner, [sa], list(result.events), now)
+        if key is None:  # more extension headers (or IPsec) inside
+            return self._decapsulate(inner, [sa], list(events), now)
         self._bare_caches()
         cached = (sa.policy, key)
         entry = self._bare_in.get(cached, _UNKNOWN)
         if entry is _UNKNOWN:
             entry = self._bare_in[cached] = self._policy_check(skim(inner), [sa])
-        return _NEW(InboundResult, (inner, entry, (sa,), result.events))
+        return _NEW(InboundResult, (inner, entry, (sa,), events))
 
     def _decapsulate(self, packet: bytes, sas: list[SecurityAssociation],
                      events: list[LifetimeEvent], now: float) -> InboundResult:
