@@ -415,9 +415,16 @@ class Engine:
         packet does not match its SA's policy, or, for an SA whose ``policy``
         is not an SPD :class:`Entry`, matches no PROTECT entry of the SPD; or
         an unprotected packet does not match a BYPASS entry).
+
+        ESP or AH right after a bare IPv6 header, on a transport-mode SA, is
+        removed by the SA's fast path (:func:`secmob.ipsec.esp.inbound_path`,
+        :func:`secmob.ipsec.ah.inbound_path`: the same checks in the same
+        order) and the policy check is remembered per flow and SA policy.
+        An engine with a tracer takes the general path for every packet.
         """
         n = len(packet)
-        if n >= 48 and packet[0] >> 4 == 6 and packet[4] << 8 | packet[5] == n - 40:
+        if (self.tracer is None and n >= 48 and packet[0] >> 4 == 6
+                and packet[4] << 8 | packet[5] == n - 40):
             # ESP or AH right after a bare IPv6 header (the common case): the SA
             # is looked up as the general path would; a transport-mode SA then
             # continues on its fast path (same checks, same order).
