@@ -35,7 +35,7 @@ from typing import NamedTuple
 from secmob.errors import DecodeError, PolicyViolation, UsageError
 from secmob.ipsec import ah, esp
 from secmob.ipsec.common import Direction, Mode
-from secmob.ipsec.sad import SAD, LifetimeEvent, Protocol, SecurityAssociation, inbound_sa
+from secmob.ipsec.sad import SAD, LifetimeEvent, Protocol, SecurityAssociation
 from secmob.ipsec.selectors import OPAQUE, Special, Traffic
 from secmob.ipsec.spd import SPD, Action, Entry
 from secmob.trace import Tracer
@@ -56,24 +56,11 @@ _UNKNOWN = object()  # not in a cache
 #: Where the SPD selectors of an upper-layer header end, counted from the end
 #: of a bare IPv6 header (RFC 4301 §4.4.1.1): ports (TCP, UDP, SCTP, DCCP,
 #: UDP-Lite), ICMP type and code, the Mobility Header type (its third octet).
+#: The flow key of an IPv6 packet without extension headers is its Next
+#: Header and its octets from the source address to that end: two packets
+#: with the same key have the same SPD selector values and the same
+#: transport-mode ESP/AH placement (right after the IPv6 header).
 _SELECTOR_END = {6: 4, 17: 4, 132: 4, 33: 4, 136: 4, 1: 2, 58: 2, 135: 3}
-
-
-def _bare_ipv6_key(packet: bytes) -> tuple[int, bytes] | None:
-    """The flow key of an IPv6 packet without extension headers: its Next
-    Header and the octets from the source address to the end of the upper
-    layer's selectors (``None`` for any other packet: the general path).
-
-    Two packets with the same key have the same SPD selector values and the
-    same transport-mode ESP/AH placement (right after the IPv6 header).
-    """
-    n = len(packet)
-    if n < 40 or packet[0] >> 4 != 6 or packet[4] << 8 | packet[5] != n - 40:
-        return None
-    nh = packet[6]
-    if nh in EXTENSION_HEADERS:
-        return None
-    return nh, packet[8 : 40 + _SELECTOR_END.get(nh, 0)]
 
 
 class Verdict(enum.Enum):
@@ -233,13 +220,14 @@ class Engine:
         self.tracer = tracer
         self._flows: dict[tuple[object, ...], tuple[Entry | None, Traffic]] = {}
         self._flows_generation = -1
-        # Bare IPv6 flows (see _bare_ipv6_key): outbound, the SPD entry and its
-        # bundle; inbound, the entry a decapsulated flow was accepted for, by SA
-        # policy. Valid for one SPD generation and one SAD generation.
+        # Bare IPv6 flows (keys: see _SELECTOR_END): outbound, the SPD entry and
+        # its single transport-mode SA (if that is its bundle); inbound, the
+        # entry a decapsulated flow was accepted for, by SA policy. Valid for
+        # one SPD generation and one SAD generation.
         self._bare_out: dict[tuple[int, bytes],
                              tuple[Entry | None, SecurityAssociation | None]] = {}
-        self._bare_in: dict[tuple[object, tuple[int, bytes]], Entry | None] = {}
-        self._bare_generation = (-1, -1)
+        self._bare_in: dict[tuple[object, int, bytes], Entry | None] = {}
+        self._bare_spd = self._bare_sad = -1
         self._ident = 0  # IPv4 Identification of outer headers without DF
         # (flow key, an SA's policy entry) pairs already found to match
         self._matched: set[tuple[tuple[object, ...], Entry]] = set()
@@ -266,14 +254,11 @@ class Engine:
             hit = self._flows[key] = (self.spd.lookup(direction, traffic), traffic)
         return hit[0], hit[1], key
 
-    def _bare_caches(self) -> None:
-        """Empty the bare-flow caches when the SPD or the outbound SAD changed."""
-        generation = (self.spd.generation, self.sad.generation)
-        if (generation != self._bare_generation or len(self._bare_out) > _FLOW_CACHE_LIMIT
-                or len(self._bare_in) > _FLOW_CACHE_LIMIT):
-            self._bare_out.clear()
-            self._bare_in.clear()
-            self._bare_generation = generation
+    def _bare_reset(self) -> None:
+        """Empty the bare-flow caches (the SPD or the outbound SAD changed)."""
+        self._bare_out.clear()
+        self._bare_in.clear()
+        self._bare_spd, self._bare_sad = self.spd.generation, self.sad.generation
 
     # -- outbound --------------------------------------------------------------
 
@@ -288,12 +273,18 @@ class Engine:
         :func:`secmob.ipsec.ah.outbound_path`: the same checks). Without a
         tracer only; every other packet takes the general path.
         """
-        key = _bare_ipv6_key(packet) if self.tracer is None else None
-        if key is not None:
-            self._bare_caches()
+        n = len(packet)
+        if (self.tracer is None and n >= 40 and packet[0] >> 4 == 6
+                and packet[4] << 8 | packet[5] == n - 40 and packet[6] not in EXTENSION_HEADERS):
+            if self._bare_spd != self.spd.generation or self._bare_sad != self.sad.generation:
+                self._bare_reset()
+            nh = packet[6]
+            key = (nh, packet[8 : 40 + _SELECTOR_END.get(nh, 0)])
             hit = self._bare_out.get(key)
             if hit is None:
                 result = self._outbound(packet, now)
+                if len(self._bare_out) >= _FLOW_CACHE_LIMIT:
+                    self._bare_out.clear()
                 self._bare_out[key] = (result.entry, self._single_transport_sa(result.entry))
                 return result
             entry, sa = hit
@@ -431,7 +422,7 @@ class Engine:
             nh, src, dst = packet[6], packet[8:24], packet[24:40]
             if nh == 50:
                 spi, seql = _SPI_SEQ.unpack_from(packet, 40)
-                sa = inbound_sa(self.sad, spi, Protocol.ESP, dst, src)
+                sa = self.sad.find(spi, 50, dst, src)
                 if sa.mode is Mode.TRANSPORT:
                     result = (sa.fast_path or esp.inbound_path(sa))(packet[40:], seql, now)
                     if result.dummy:  # authenticated, then dropped (RFC 4303 §2.6)
@@ -439,8 +430,7 @@ class Engine:
                     return self._bare_inner(packet, sa, result.next_header, result.payload,
                                             result.events, now)
             elif nh == 51 and n >= 52 and 40 + (packet[41] + 2) * 4 <= n:
-                spi = _SPI_SEQ.unpack_from(packet, 44)[0]
-                sa = inbound_sa(self.sad, spi, Protocol.AH, dst, src)
+                sa = self.sad.find(_SPI_SEQ.unpack_from(packet, 44)[0], 51, dst, src)
                 if sa.mode is Mode.TRANSPORT:
                     # The ICV input of RFC 4302 §3.3.3.1.2: Traffic Class, Flow
                     # Label and Hop Limit zero (as secmob.wire.ah_mutable does).
@@ -460,14 +450,17 @@ class Engine:
         bare IPv6 packet too; anything else continues on the general path."""
         inner = b"".join((packet[:4], _H.pack(len(payload)), bytes((next_header,)),
                           packet[7:40], payload))
-        key = _bare_ipv6_key(inner)
-        if key is None:  # more extension headers (or IPsec) inside
+        if next_header in EXTENSION_HEADERS:  # more extension headers (or IPsec) inside
             return self._decapsulate(inner, [sa], list(events), now)
-        self._bare_caches()
-        cached = (sa.policy, key)
-        entry = self._bare_in.get(cached, _UNKNOWN)
+        if self._bare_spd != self.spd.generation or self._bare_sad != self.sad.generation:
+            self._bare_reset()
+        key = (sa.policy, next_header, inner[8 : 40 + _SELECTOR_END.get(next_header, 0)])
+        entry = self._bare_in.get(key, _UNKNOWN)
         if entry is _UNKNOWN:
-            entry = self._bare_in[cached] = self._policy_check(skim(inner), [sa])
+            entry = self._policy_check(skim(inner), [sa])
+            if len(self._bare_in) >= _FLOW_CACHE_LIMIT:
+                self._bare_in.clear()
+            self._bare_in[key] = entry
         return _NEW(InboundResult, (inner, entry, (sa,), events))
 
     def _decapsulate(self, packet: bytes, sas: list[SecurityAssociation],

@@ -435,23 +435,27 @@ class SAD:
         together with the protocol: AH and ESP have separate SPI spaces).
         Raises :class:`~secmob.errors.UnknownSPI` when nothing matches.
         """
-        proto = int(protocol)
-        dst = None if destination is None else packed_address(destination)
-        if dst is not None:
-            if source is not None:
-                src = packed_address(source)
-                if self._by_dst_src:
-                    sa = self._by_dst_src.get((spi, proto, dst, src))
-                    if sa is not None:
-                        return sa
-            if self._by_dst:
-                sa = self._by_dst.get((spi, proto, dst, None))
+        return self.find(spi, int(protocol),
+                         None if destination is None else packed_address(destination),
+                         None if source is None else packed_address(source))
+
+    def find(self, spi: int, protocol: int, destination: bytes | None,
+             source: bytes | None) -> SecurityAssociation:
+        """:meth:`lookup` with the protocol number and the addresses as the
+        packet carries them (4 or 16 octets, or ``None``), unconverted."""
+        if destination is not None:
+            if source is not None and self._by_dst_src:
+                sa = self._by_dst_src.get((spi, protocol, destination, source))
                 if sa is not None:
                     return sa
-        sa = self._by_spi.get((spi, proto, None, None))
+            if self._by_dst:
+                sa = self._by_dst.get((spi, protocol, destination, None))
+                if sa is not None:
+                    return sa
+        sa = self._by_spi.get((spi, protocol, None, None))
         if sa is None:
-            raise UnknownSPI(spi, f"no {Protocol(proto).name} security association for "
-                                  f"SPI 0x{spi:08x} (destination {_show(dst)})")
+            raise UnknownSPI(spi, f"no {Protocol(protocol).name} security association for "
+                                  f"SPI 0x{spi:08x} (destination {_show(destination)})")
         return sa
 
     def insert_bundle(self, policy: Hashable, bundle: SABundle | SecurityAssociation) -> None:
