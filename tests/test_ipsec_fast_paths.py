@@ -274,3 +274,24 @@ def test_cbc_contexts_equal_a_fresh_cbc_per_packet(name: str) -> None:
         assert ctx.open(iv, ct) == plain
         with pytest.raises(SecmobError):
             ctx.open(iv, ct + b"x")
+
+
+# -- untraced HMAC contexts ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["md5", "sha1", "sha256", "sha384", "sha512"])
+def test_untraced_hmac_context_equals_traced(name: str) -> None:
+    import hashlib
+    import hmac
+
+    alg = INTEGRITY.get(name)
+    key = bytes(range(3, 3 + alg.key_size))
+    fast, traced = alg.new(key), alg.new(key, Recorder())
+    for data in (b"", b"abc", bytes(range(256)) * 6):
+        icv = fast.compute(data)
+        digest = getattr(hashlib, name)
+        assert icv == traced.compute(data) == hmac.digest(key, data, digest)[:alg.icv_size]
+        bad = bytes([icv[0] ^ 1]) + icv[1:]
+        for args in ((data, icv), (data, bad), (data, icv[:-1]), (data, icv, b"iv")):
+            assert outcome(fast.verify, *args) == outcome(traced.verify, *args)
+        assert outcome(fast.compute, data, b"iv") == outcome(traced.compute, data, b"iv")

@@ -98,6 +98,35 @@ class _HMACContext(MACContext):
         # The keyed inner/outer state is computed once; each packet copies it.
         self._base = hmac.new(key, digestmod=alg.hash_factory)
         self.formula = f"ICV = First({alg.icv_size * 8}, HMAC-{alg.hash_name}(K, data))"
+        if tracer is None:
+            # Untraced contexts answer with closures over the keyed state (the
+            # per-packet path): no method binding, tracer test or IV check call.
+            self.compute, self.verify = self._closures()  # type: ignore[method-assign,assignment]
+
+    def _closures(self) -> tuple[Callable[[bytes, bytes], bytes],
+                                 Callable[[bytes, bytes, bytes], None]]:
+        """``compute`` and ``verify`` with the checks and messages of
+        :class:`MACContext` (HMAC takes no IV: any IV is refused)."""
+        copy, size, name, check_iv = self._base.copy, self.icv_size, self._alg.name, self._check_iv
+
+        def compute(data: bytes, iv: bytes = b"") -> bytes:
+            if iv:
+                check_iv(iv)
+            h = copy()
+            h.update(data)
+            return h.digest()[:size]
+
+        def verify(data: bytes, icv: bytes, iv: bytes = b"") -> None:
+            if iv:
+                check_iv(iv)
+            if len(icv) != size:
+                raise IntegrityError(f"{name}: ICV must be {size} octets, got {len(icv)}")
+            h = copy()
+            h.update(data)
+            if not hmac.compare_digest(h.digest()[:size], icv):
+                raise IntegrityError(f"{name}: ICV does not verify")
+
+        return compute, verify
 
     def _mac(self, data: bytes, iv: bytes) -> bytes:
         h = self._base.copy()
