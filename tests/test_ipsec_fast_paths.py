@@ -295,3 +295,15 @@ def test_untraced_hmac_context_equals_traced(name: str) -> None:
         for args in ((data, icv), (data, bad), (data, icv[:-1]), (data, icv, b"iv")):
             assert outcome(fast.verify, *args) == outcome(traced.verify, *args)
         assert outcome(fast.compute, data, b"iv") == outcome(traced.compute, data, b"iv")
+
+
+@pytest.mark.parametrize("name", ["aes128", "3des", "des"])
+def test_untraced_cbc_context_errors_equal_traced(name: str) -> None:
+    alg = ENCRYPTION.get(name)
+    key = bytes(range(7, 7 + alg.key_sizes[-1]))
+    fast, traced = alg.new(key), alg.new(key, Recorder())
+    iv, size = bytes(alg.iv_size), alg.block_size
+    for args in ((iv, bytes(2 * size)), (iv[:-1], bytes(size)), (iv, bytes(size + 1)),
+                 (iv + b"x", b"")):
+        assert outcome(fast.seal, *args) == outcome(traced.seal, *args)
+        assert outcome(fast.open, *args) == outcome(traced.open, *args)

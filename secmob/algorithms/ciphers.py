@@ -158,6 +158,28 @@ class _CBCContext(NamedContext):
         self._alg = alg
         self._encrypt, self._decrypt = _CBC_ENGINES[alg.primitive](key)
         self._tracer = tracer
+        if tracer is None:
+            # Untraced contexts answer with closures (the per-packet path):
+            # no method binding, tracer test or check call for a valid packet.
+            self.seal, self.open = self._closures()  # type: ignore[method-assign]
+
+    def _closures(self) -> tuple[Callable[..., bytes], Callable[..., bytes]]:
+        """``seal`` and ``open`` that call :meth:`_check` (which raises) only
+        for an IV or a length it would refuse."""
+        encrypt, decrypt, check = self._encrypt, self._decrypt, self._check
+        iv_size, block = self._alg.iv_size, self._alg.block_size
+
+        def seal(iv: bytes, plaintext: bytes, aad: bytes = b"") -> bytes:
+            if len(iv) != iv_size or len(plaintext) % block:
+                check(iv, plaintext, True)
+            return encrypt(iv, plaintext)
+
+        def open_(iv: bytes, data: bytes, aad: bytes = b"") -> bytes:
+            if len(iv) != iv_size or len(data) % block:
+                check(iv, data, False)
+            return decrypt(iv, data)
+
+        return seal, open_
 
     def _check(self, iv: bytes, data: bytes, sealing: bool) -> None:
         alg = self._alg
