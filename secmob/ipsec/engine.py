@@ -52,6 +52,7 @@ IPV4_IN_IP, IPV6_IN_IP = 4, 41
 _FLOW_CACHE_LIMIT = 1 << 16
 _NEW = tuple.__new__  # a NamedTuple result without its Python-level __new__
 _UNKNOWN = object()  # not in a cache
+_OCTETS = tuple(bytes((i,)) for i in range(256))
 
 #: Where the SPD selectors of an upper-layer header end, counted from the end
 #: of a bare IPv6 header (RFC 4301 §4.4.1.1): ports (TCP, UDP, SCTP, DCCP,
@@ -290,8 +291,9 @@ class Engine:
             entry, sa = hit
             if sa is not None:
                 out = self._bare_protect(sa, packet, now)
-                return _NEW(OutboundResult, (Verdict.PROTECTED, out, entry, (sa,),
-                                             sa.take_events()))
+                # Only an SA past a soft limit can have queued an event.
+                events = sa.take_events() if sa.soft_expired else ()
+                return _NEW(OutboundResult, (Verdict.PROTECTED, out, entry, (sa,), events))
         return self._outbound(packet, now)
 
     def _bare_protect(self, sa: SecurityAssociation, packet: bytes, now: float) -> bytes:
@@ -448,7 +450,7 @@ class Engine:
         ``next_header`` and counts ``payload``. The policy check of RFC 4301
         §5.2 step 4 is remembered per flow and SA policy when that packet is a
         bare IPv6 packet too; anything else continues on the general path."""
-        inner = b"".join((packet[:4], _H.pack(len(payload)), bytes((next_header,)),
+        inner = b"".join((packet[:4], _H.pack(len(payload)), _OCTETS[next_header],
                           packet[7:40], payload))
         if next_header in EXTENSION_HEADERS:  # more extension headers (or IPsec) inside
             return self._decapsulate(inner, [sa], list(events), now)
