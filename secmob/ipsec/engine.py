@@ -226,7 +226,7 @@ class Engine:
         # entry a decapsulated flow was accepted for, by SA policy. Valid for
         # one SPD generation and one SAD generation.
         self._bare_out: dict[tuple[int, bytes],
-                             tuple[Entry | None, SecurityAssociation | None]] = {}
+                             tuple[Entry | None, SecurityAssociation | None, int]] = {}
         self._bare_in: dict[tuple[object, int, bytes], Entry | None] = {}
         self._bare_spd = self._bare_sad = -1
         self._ident = 0  # IPv4 Identification of outer headers without DF
@@ -286,25 +286,29 @@ class Engine:
                 result = self._outbound(packet, now)
                 if len(self._bare_out) >= _FLOW_CACHE_LIMIT:
                     self._bare_out.clear()
-                self._bare_out[key] = (result.entry, self._single_transport_sa(result.entry))
+                sa = self._single_transport_sa(result.entry)
+                self._bare_out[key] = (result.entry, sa, 0 if sa is None or sa.protocol is
+                                       Protocol.ESP else ah.header_length(sa))
                 return result
-            entry, sa = hit
+            entry, sa, ah_length = hit
             if sa is not None:
-                out = self._bare_protect(sa, packet, now)
+                out = self._bare_protect(sa, packet, now, ah_length)
                 # Only an SA past a soft limit can have queued an event.
                 events = sa.take_events() if sa.soft_expired else ()
                 return _NEW(OutboundResult, (Verdict.PROTECTED, out, entry, (sa,), events))
         return self._outbound(packet, now)
 
-    def _bare_protect(self, sa: SecurityAssociation, packet: bytes, now: float) -> bytes:
-        """Transport-mode ESP or AH right after the bare IPv6 header of
-        ``packet`` (RFC 4303 §3.1.1, RFC 4302 §3.1.1), which then names it and
-        counts it in its Payload Length; the same octets as the general path."""
+    def _bare_protect(self, sa: SecurityAssociation, packet: bytes, now: float,
+                      ah_length: int) -> bytes:
+        """Transport-mode ESP or AH (of ``ah_length`` octets) right after the
+        bare IPv6 header of ``packet`` (RFC 4303 §3.1.1, RFC 4302 §3.1.1),
+        which then names it and counts it in its Payload Length; the same
+        octets as the general path."""
         after = packet[40:]
         if sa.protocol is Protocol.ESP:
             body = (sa.fast_path or esp.outbound_path(sa))(packet[6], after, now, self.rng)
             return b"".join((packet[:4], _H.pack(len(body)), b"\x32", packet[7:40], body))
-        length = _H.pack(len(after) + ah.header_length(sa))
+        length = _H.pack(len(after) + ah_length)
         # The ICV input (RFC 4302 §3.3.3.1.2): Traffic Class, Flow Label and
         # Hop Limit zero, as secmob.wire.ah_mutable normalises them.
         before = b"".join((b"\x60\x00\x00\x00", length, b"\x33\x00", packet[8:40]))
