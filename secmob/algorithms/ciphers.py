@@ -84,12 +84,42 @@ _CBCFunctions = tuple[Callable[[bytes, bytes], bytes], Callable[[bytes, bytes], 
 
 
 def _cryptography_cbc(algorithm: algorithms.AES | TripleDES) -> _CBCFunctions:
-    # The validated algorithm object is kept; OpenSSL expands the key per call.
+    """CBC on one long-lived OpenSSL context per direction (the key schedule
+    and context set-up are paid once per SA, not per packet).
+
+    Each context continues one CBC stream; ``last`` is the ciphertext block
+    that chains into the next input. A packet is still a fresh CBC
+    encryption under its own IV (NIST SP 800-38A §6.2, C1 = E(P1 xor IV)):
+    the encryptor is given P1 xor IV xor last as its first block, so that it
+    computes E(P1 xor IV); the decryptor's first output block is D(C1) xor
+    last, and xor ``IV xor last`` turns it into D(C1) xor IV = P1. Every later
+    block chains within the packet exactly as CBC does. ``data`` is a whole
+    number of blocks (the context checks it before).
+    """
+    size = algorithm.block_size // 8
+    zero = bytes(size)
+    encryptor = Cipher(algorithm, modes.CBC(zero)).encryptor()
+    decryptor = Cipher(algorithm, modes.CBC(zero)).decryptor()
+    last = [zero, zero]  # the chaining block of the encryptor and of the decryptor
+
+    def xor3(a: bytes, b: bytes, c: bytes) -> bytes:
+        return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")
+                ^ int.from_bytes(c, "big")).to_bytes(size, "big")
+
     def encrypt(iv: bytes, data: bytes) -> bytes:
-        return Cipher(algorithm, modes.CBC(iv)).encryptor().update(data)
+        if not data:
+            return b""
+        out = encryptor.update(xor3(data[:size], iv, last[0]) + data[size:])
+        last[0] = out[-size:]
+        return out
 
     def decrypt(iv: bytes, data: bytes) -> bytes:
-        return Cipher(algorithm, modes.CBC(iv)).decryptor().update(data)
+        if not data:
+            return b""
+        out = decryptor.update(data)
+        first = xor3(out[:size], iv, last[1])
+        last[1] = data[-size:]
+        return first + out[size:]
 
     return encrypt, decrypt
 
@@ -128,6 +158,28 @@ class _CBCContext(NamedContext):
         self._alg = alg
         self._encrypt, self._decrypt = _CBC_ENGINES[alg.primitive](key)
         self._tracer = tracer
+        if tracer is None:
+            # Untraced contexts answer with closures (the per-packet path):
+            # no method binding, tracer test or check call for a valid packet.
+            self.seal, self.open = self._closures()  # type: ignore[method-assign]
+
+    def _closures(self) -> tuple[Callable[..., bytes], Callable[..., bytes]]:
+        """``seal`` and ``open`` that call :meth:`_check` (which raises) only
+        for an IV or a length it would refuse."""
+        encrypt, decrypt, check = self._encrypt, self._decrypt, self._check
+        iv_size, block = self._alg.iv_size, self._alg.block_size
+
+        def seal(iv: bytes, plaintext: bytes, aad: bytes = b"") -> bytes:
+            if len(iv) != iv_size or len(plaintext) % block:
+                check(iv, plaintext, True)
+            return encrypt(iv, plaintext)
+
+        def open_(iv: bytes, data: bytes, aad: bytes = b"") -> bytes:
+            if len(iv) != iv_size or len(data) % block:
+                check(iv, data, False)
+            return decrypt(iv, data)
+
+        return seal, open_
 
     def _check(self, iv: bytes, data: bytes, sealing: bool) -> None:
         alg = self._alg

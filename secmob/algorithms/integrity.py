@@ -91,18 +91,65 @@ class MACIntegrity(IntegrityAlgorithm):
 
 
 class _HMACContext(MACContext):
-    __slots__ = ("_base",)
+    """HMAC (RFC 2104 §2): H(K xor opad || H(K xor ipad || data)).
+
+    The two keyed hash states (after the K xor ipad and K xor opad blocks)
+    are computed once; each packet copies them, so a packet costs two hash
+    copies and no key schedule, with no Python-level HMAC object.
+    """
+
+    __slots__ = ("_inner", "_outer")
 
     def __init__(self, alg: HMACIntegrity, key: bytes, tracer: Tracer | None) -> None:
         super().__init__(alg, tracer)
-        # The keyed inner/outer state is computed once; each packet copies it.
-        self._base = hmac.new(key, digestmod=alg.hash_factory)
+        factory = alg.hash_factory
+        block = factory().block_size
+        if len(key) > block:  # RFC 2104 §2: a longer key is hashed first
+            key = factory(key).digest()
+        key = key.ljust(block, b"\x00")
+        self._inner = factory(bytes(b ^ 0x36 for b in key))
+        self._outer = factory(bytes(b ^ 0x5C for b in key))
         self.formula = f"ICV = First({alg.icv_size * 8}, HMAC-{alg.hash_name}(K, data))"
+        if tracer is None:
+            # Untraced contexts answer with closures over the keyed state (the
+            # per-packet path): no method binding, tracer test or IV check call.
+            self.compute, self.verify = self._closures()  # type: ignore[method-assign,assignment]
+
+    def _closures(self) -> tuple[Callable[[bytes, bytes], bytes],
+                                 Callable[[bytes, bytes, bytes], None]]:
+        """``compute`` and ``verify`` with the checks and messages of
+        :class:`MACContext` (HMAC takes no IV: any IV is refused)."""
+        inner_copy, outer_copy = self._inner.copy, self._outer.copy
+        size, name, check_iv = self.icv_size, self._alg.name, self._check_iv
+
+        def compute(data: bytes, iv: bytes = b"") -> bytes:
+            if iv:
+                check_iv(iv)
+            inner, outer = inner_copy(), outer_copy()
+            inner.update(data)
+            outer.update(inner.digest())
+            icv: bytes = outer.digest()[:size]
+            return icv
+
+        def verify(data: bytes, icv: bytes, iv: bytes = b"") -> None:
+            if iv:
+                check_iv(iv)
+            if len(icv) != size:
+                raise IntegrityError(f"{name}: ICV must be {size} octets, got {len(icv)}")
+            inner, outer = inner_copy(), outer_copy()
+            inner.update(data)
+            outer.update(inner.digest())
+            if not hmac.compare_digest(outer.digest()[:size], icv):
+                raise IntegrityError(f"{name}: ICV does not verify")
+
+        return compute, verify
 
     def _mac(self, data: bytes, iv: bytes) -> bytes:
-        h = self._base.copy()
-        h.update(data)
-        return h.digest()
+        inner, outer = self._inner.copy(), self._outer.copy()
+        inner.update(data)
+        outer.update(inner.digest())
+        mac: bytes = outer.digest()
+        return mac
 
 
 @dataclass(frozen=True, eq=False, repr=False)

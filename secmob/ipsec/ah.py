@@ -31,7 +31,8 @@ the ICV is zeroed for the computation.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from collections.abc import Callable
+from typing import NamedTuple
 
 from secmob.errors import (
     DecodeError,
@@ -50,13 +51,21 @@ from secmob.ipsec.sad import (
     inbound_sa,
 )
 
-__all__ = ["AHResult", "header_length", "protect", "unprotect"]
+__all__ = [
+    "AHResult",
+    "InboundPath",
+    "OutboundPath",
+    "header_length",
+    "inbound_path",
+    "outbound_path",
+    "protect",
+    "unprotect",
+]
 
 _FIXED = struct.Struct("!BBHII")  # next header, payload len, reserved, SPI, sequence
 
 
-@dataclass(frozen=True, slots=True)
-class AHResult:
+class AHResult(NamedTuple):
     """What :func:`unprotect` releases: the AH header's ``next_header``, its
     ``header_length`` (octets to strip), the SA and the full sequence number."""
 
@@ -84,6 +93,132 @@ def header_length(sa: SecurityAssociation, *, ipv6: bool = True) -> int:
     return -(-(12 + iv_size + icv_size) // align) * align
 
 
+# -- the per-SA paths -------------------------------------------------------------------
+#
+# Built once per SA (on first use) and kept as ``sa.fast_path``: protect() and
+# unprotect() after the SA lookup, as closures over the SA's fixed parameters
+# (sizes, SPI, keyed context). The SA's state (sequence counter, counters,
+# window, expiry) is read from the SA on every packet.
+
+#: ``(next_header, before, after, now, ipv6) -> AH header`` of an outbound SA.
+OutboundPath = Callable[[int, bytes, bytes, float, bool], bytes]
+#: ``(before, data, now, ipv6) -> AHResult`` of an inbound SA; ``data`` is at
+#: least 12 octets and its SPI selected the SA.
+InboundPath = Callable[[bytes, bytes, float, bool], AHResult]
+
+
+def outbound_path(sa: SecurityAssociation) -> OutboundPath:
+    """:func:`protect` for the outbound AH SA ``sa`` (built once, kept on the SA).
+
+    In order: Next Header range, sequence number overflow (RFC 4302 §3.3.2,
+    before the counter moves), lifetimes (RFC 4301 §4.4.2.1), then the ICV
+    over ``before | AH with a zero ICV | after (| ESN high)`` (§3.3.3.2).
+    """
+    fast: OutboundPath | None = sa.fast_path
+    if fast is not None:
+        return fast
+    ctx = sa.integrity_ctx
+    if ctx is None or sa.protocol is not Protocol.AH or sa.direction is not Direction.OUTBOUND:
+        raise UsageError(f"ah.protect() needs an outbound AH SA, got {sa!r}")
+    compute = ctx.compute
+    iv_size, icv_size = _sizes(sa)
+    lengths = {True: header_length(sa, ipv6=True), False: header_length(sa, ipv6=False)}
+    spi, esn, unlimited, account = sa.spi, sa.esn, sa._unlimited, sa.account
+    limit = (1 << 64) - 1 if esn else (1 << 32) - 1
+    pack_fixed = _FIXED.pack
+
+    def protect_fast(next_header: int, before: bytes, after: bytes, now: float,
+                     ipv6: bool) -> bytes:
+        if not 0 <= next_header <= 255:
+            raise UsageError(f"next_header must be 0-255, got {next_header}")
+        length = lengths[ipv6]
+        full = sa.seq_out
+        if full >= limit:
+            sa.next_sequence()  # raises SequenceOverflow (RFC 4302 §3.3.2)
+        sa.seq_out = full = full + 1
+        if unlimited and not sa.expired:  # what account() does for an unlimited SA
+            sa.packets += 1
+            sa.octets += len(after)
+        else:
+            account(len(after), now)
+        iv = full.to_bytes(8, "big")[-iv_size:] if iv_size else b""
+        fixed = pack_fixed(next_header, length // 4 - 2, 0, spi, full & 0xFFFFFFFF) + iv
+        zeros = bytes(length - len(fixed))  # the ICV field and padding, zero (§3.3.3.1)
+        if esn:
+            icv = compute(b"".join((before, fixed, zeros, after,
+                                    (full >> 32).to_bytes(4, "big"))), iv)
+        else:
+            icv = compute(b"".join((before, fixed, zeros, after)), iv)
+        return fixed + icv + zeros[icv_size:]
+
+    sa.fast_path = protect_fast
+    return protect_fast
+
+
+def inbound_path(sa: SecurityAssociation) -> InboundPath:
+    """:func:`unprotect` for the inbound AH SA ``sa`` once it was found (built
+    once, kept on the SA).
+
+    In order: header length, hard lifetime, anti-replay pre-check (RFC 4302
+    §3.4.3), ICV verification in constant time (§3.4.4), then the window
+    update and the lifetime accounting.
+    """
+    fast: InboundPath | None = sa.fast_path
+    if fast is not None:
+        return fast
+    ctx = sa.integrity_ctx
+    if ctx is None or sa.protocol is not Protocol.AH or sa.direction is not Direction.INBOUND:
+        raise UsageError(f"inbound processing needs an inbound AH SA, got {sa!r}")
+    verify = ctx.verify
+    iv_size, icv_size = _sizes(sa)
+    lengths = {True: header_length(sa, ipv6=True), False: header_length(sa, ipv6=False)}
+    check, accept = sa.replay.check, sa.replay.accept
+    esn, unlimited, account = sa.esn, sa._unlimited, sa.account
+    start = 12 + iv_size
+    zero_icv = bytes(icv_size)
+    name = sa.integrity.name if sa.integrity else "this SA"
+    new_result = tuple.__new__  # AHResult without its Python-level __new__
+
+    def unprotect_fast(before: bytes, data: bytes, now: float, ipv6: bool) -> AHResult:
+        n = len(data)
+        plen = data[1]
+        length = (plen + 2) * 4
+        if length != lengths[ipv6]:
+            raise DecodeError("AH", f"Payload Len {plen} gives {length} octets; "
+                                    f"{lengths[ipv6]} expected for {name}", 1)
+        if n < length:
+            raise Truncated("AH", 0, length, n)
+        if not unlimited or sa.expired:
+            sa.check_alive(now)
+        try:
+            full = check(int.from_bytes(data[8:12], "big"))
+        except ReplayError:
+            sa.replay_drops += 1
+            raise
+        if esn:
+            covered = b"".join((before, data[:start], zero_icv, data[start + icv_size:],
+                                (full >> 32).to_bytes(4, "big")))
+        else:
+            covered = b"".join((before, data[:start], zero_icv, data[start + icv_size:]))
+        try:
+            verify(covered, data[start:start + icv_size], data[12:start])
+        except IntegrityError:
+            sa.auth_failures += 1
+            raise
+        accept(full)  # only now, after authentication (§3.4.3)
+        if unlimited and not sa.expired:  # what account() does for an unlimited SA
+            sa.packets += 1
+            sa.octets += n - length
+            events: tuple[LifetimeEvent, ...] = ()
+        else:
+            account(n - length, now)
+            events = sa.take_events()
+        return new_result(AHResult, (data[0], length, sa, full, events))
+
+    sa.fast_path = unprotect_fast
+    return unprotect_fast
+
+
 def protect(sa: SecurityAssociation, next_header: int, before: bytes, after: bytes, *,
             now: float, ipv6: bool = True) -> bytes:
     """The AH header (with its ICV) to insert between ``before`` and ``after``.
@@ -101,22 +236,7 @@ def protect(sa: SecurityAssociation, next_header: int, before: bytes, after: byt
     """
     if sa.protocol is not Protocol.AH or sa.direction is not Direction.OUTBOUND:
         raise UsageError(f"ah.protect() needs an outbound AH SA, got {sa!r}")
-    if not 0 <= next_header <= 255:
-        raise UsageError(f"next_header must be 0-255, got {next_header}")
-    ctx = sa.integrity_ctx
-    assert ctx is not None
-    iv_size, icv_size = _sizes(sa)
-    length = header_length(sa, ipv6=ipv6)
-    full = sa.next_sequence()
-    sa.account(len(after), now)
-    iv = full.to_bytes(8, "big")[-iv_size:] if iv_size else b""
-    fixed = _FIXED.pack(next_header, length // 4 - 2, 0, sa.spi, full & 0xFFFFFFFF) + iv
-    zeroed = fixed + bytes(length - len(fixed))
-    covered = before + zeroed + after
-    if sa.esn:
-        covered += (full >> 32).to_bytes(4, "big")
-    icv = ctx.compute(covered, iv)
-    return fixed + icv + bytes(length - len(fixed) - icv_size)
+    return (sa.fast_path or outbound_path(sa))(next_header, before, after, now, ipv6)
 
 
 def unprotect(sad_or_sa: SAD | SecurityAssociation, before: bytes, data: bytes, *,
@@ -137,34 +257,6 @@ def unprotect(sad_or_sa: SAD | SecurityAssociation, before: bytes, data: bytes, 
     n = len(data)
     if n < 12:
         raise Truncated("AH", 0, 12, n)
-    next_header, plen, _reserved, spi, seql = _FIXED.unpack_from(data)
-    sa = inbound_sa(sad_or_sa, spi, Protocol.AH, destination, source)
-    ctx = sa.integrity_ctx
-    assert ctx is not None
-    iv_size, icv_size = _sizes(sa)
-    length = (plen + 2) * 4
-    if length != header_length(sa, ipv6=ipv6):
-        raise DecodeError("AH", f"Payload Len {plen} gives {length} octets; "
-                                f"{header_length(sa, ipv6=ipv6)} expected for "
-                                f"{sa.integrity.name if sa.integrity else 'this SA'}", 1)
-    if n < length:
-        raise Truncated("AH", 0, length, n)
-    sa.check_alive(now)
-    try:
-        full = sa.replay.check(seql)
-    except ReplayError:
-        sa.replay_drops += 1
-        raise
-    start = 12 + iv_size
-    iv = data[12:start]
-    covered = before + data[:start] + bytes(icv_size) + data[start + icv_size:]
-    if sa.esn:
-        covered += (full >> 32).to_bytes(4, "big")
-    try:
-        ctx.verify(covered, data[start:start + icv_size], iv)
-    except IntegrityError:
-        sa.auth_failures += 1
-        raise
-    sa.replay.accept(full)
-    sa.account(n - length, now)
-    return AHResult(next_header, length, sa, full, sa.take_events())
+    sa = inbound_sa(sad_or_sa, int.from_bytes(data[4:8], "big"), Protocol.AH, destination,
+                    source)
+    return (sa.fast_path or inbound_path(sa))(before, data, now, ipv6)

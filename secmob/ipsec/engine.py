@@ -41,14 +41,27 @@ from secmob.ipsec.spd import SPD, Action, Entry
 from secmob.trace import Tracer
 from secmob.wire.ah_mutable import ah_icv_input
 from secmob.wire.checksum import internet_checksum
-from secmob.wire.skim import Skim, skim
+from secmob.wire.skim import EXTENSION_HEADERS, Skim, skim
 
 __all__ = ["Engine", "InboundResult", "OutboundResult", "Verdict"]
 
 RNG = Callable[[int], bytes]
 _H = struct.Struct("!H")
+_SPI_SEQ = struct.Struct("!II")
 IPV4_IN_IP, IPV6_IN_IP = 4, 41
 _FLOW_CACHE_LIMIT = 1 << 16
+_NEW = tuple.__new__  # a NamedTuple result without its Python-level __new__
+_UNKNOWN = object()  # not in a cache
+_OCTETS = tuple(bytes((i,)) for i in range(256))
+
+#: Where the SPD selectors of an upper-layer header end, counted from the end
+#: of a bare IPv6 header (RFC 4301 §4.4.1.1): ports (TCP, UDP, SCTP, DCCP,
+#: UDP-Lite), ICMP type and code, the Mobility Header type (its third octet).
+#: The flow key of an IPv6 packet without extension headers is its Next
+#: Header and its octets from the source address to that end: two packets
+#: with the same key have the same SPD selector values and the same
+#: transport-mode ESP/AH placement (right after the IPv6 header).
+_SELECTOR_END = {6: 4, 17: 4, 132: 4, 33: 4, 136: 4, 1: 2, 58: 2, 135: 3}
 
 
 class Verdict(enum.Enum):
@@ -208,6 +221,14 @@ class Engine:
         self.tracer = tracer
         self._flows: dict[tuple[object, ...], tuple[Entry | None, Traffic]] = {}
         self._flows_generation = -1
+        # Bare IPv6 flows (keys: see _SELECTOR_END): outbound, the SPD entry and
+        # its single transport-mode SA (if that is its bundle); inbound, the
+        # entry a decapsulated flow was accepted for, by SA policy. Valid for
+        # one SPD generation and one SAD generation.
+        self._bare_out: dict[tuple[int, bytes],
+                             tuple[Entry | None, SecurityAssociation | None, int]] = {}
+        self._bare_in: dict[tuple[object, int, bytes], Entry | None] = {}
+        self._bare_spd = self._bare_sad = -1
         self._ident = 0  # IPv4 Identification of outer headers without DF
         # (flow key, an SA's policy entry) pairs already found to match
         self._matched: set[tuple[tuple[object, ...], Entry]] = set()
@@ -234,10 +255,78 @@ class Engine:
             hit = self._flows[key] = (self.spd.lookup(direction, traffic), traffic)
         return hit[0], hit[1], key
 
+    def _bare_reset(self) -> None:
+        """Empty the bare-flow caches (the SPD or the outbound SAD changed)."""
+        self._bare_out.clear()
+        self._bare_in.clear()
+        self._bare_spd, self._bare_sad = self.spd.generation, self.sad.generation
+
     # -- outbound --------------------------------------------------------------
 
     def outbound(self, packet: bytes, *, now: float) -> OutboundResult:
-        """Process a packet this node sends (RFC 4301 §5.1)."""
+        """Process a packet this node sends (RFC 4301 §5.1).
+
+        An IPv6 packet without extension headers whose flow was seen before
+        (same SPD and SAD generation) skips the header walk and the SPD
+        search: its entry and bundle come from a cache, and a single
+        transport-mode ESP or AH SA is applied by the SA's fast path
+        (:func:`secmob.ipsec.esp.outbound_path`,
+        :func:`secmob.ipsec.ah.outbound_path`: the same checks). Without a
+        tracer only; every other packet takes the general path.
+        """
+        n = len(packet)
+        if (self.tracer is None and n >= 40 and packet[0] >> 4 == 6
+                and packet[4] << 8 | packet[5] == n - 40 and packet[6] not in EXTENSION_HEADERS):
+            if self._bare_spd != self.spd.generation or self._bare_sad != self.sad.generation:
+                self._bare_reset()
+            nh = packet[6]
+            key = (nh, packet[8 : 40 + _SELECTOR_END.get(nh, 0)])
+            hit = self._bare_out.get(key)
+            if hit is None:
+                result = self._outbound(packet, now)
+                if len(self._bare_out) >= _FLOW_CACHE_LIMIT:
+                    self._bare_out.clear()
+                sa = self._single_transport_sa(result.entry)
+                self._bare_out[key] = (result.entry, sa, 0 if sa is None or sa.protocol is
+                                       Protocol.ESP else ah.header_length(sa))
+                return result
+            entry, sa, ah_length = hit
+            if sa is not None:
+                out = self._bare_protect(sa, packet, now, ah_length)
+                # Only an SA past a soft limit can have queued an event.
+                events = sa.take_events() if sa.soft_expired else ()
+                return _NEW(OutboundResult, (Verdict.PROTECTED, out, entry, (sa,), events))
+        return self._outbound(packet, now)
+
+    def _bare_protect(self, sa: SecurityAssociation, packet: bytes, now: float,
+                      ah_length: int) -> bytes:
+        """Transport-mode ESP or AH (of ``ah_length`` octets) right after the
+        bare IPv6 header of ``packet`` (RFC 4303 §3.1.1, RFC 4302 §3.1.1),
+        which then names it and counts it in its Payload Length; the same
+        octets as the general path."""
+        after = packet[40:]
+        if sa.protocol is Protocol.ESP:
+            body = (sa.fast_path or esp.outbound_path(sa))(packet[6], after, now, self.rng)
+            return b"".join((packet[:4], _H.pack(len(body)), b"\x32", packet[7:40], body))
+        length = _H.pack(len(after) + ah_length)
+        # The ICV input (RFC 4302 §3.3.3.1.2): Traffic Class, Flow Label and
+        # Hop Limit zero, as secmob.wire.ah_mutable normalises them.
+        before = b"".join((b"\x60\x00\x00\x00", length, b"\x33\x00", packet[8:40]))
+        header = (sa.fast_path or ah.outbound_path(sa))(packet[6], before, after, now, True)
+        return b"".join((packet[:4], length, b"\x33", packet[7:40], header, after))
+
+    def _single_transport_sa(self, entry: Entry | None) -> SecurityAssociation | None:
+        """The SA of ``entry``'s bundle when it is one transport-mode SA."""
+        if entry is None or entry.action is not Action.PROTECT:
+            return None
+        bundle = self.sad.outbound(entry)
+        if bundle is None or len(bundle.sas) != 1:
+            return None
+        sa = bundle.sas[0]
+        return sa if sa.mode is Mode.TRANSPORT else None
+
+    def _outbound(self, packet: bytes, now: float) -> OutboundResult:
+        """:meth:`outbound`, general path."""
         s = skim(packet)
         entry, _, _ = self._policy(s, Direction.OUTBOUND)
         if entry is None or entry.action is Action.DISCARD:
@@ -323,20 +412,84 @@ class Engine:
         packet does not match its SA's policy, or, for an SA whose ``policy``
         is not an SPD :class:`Entry`, matches no PROTECT entry of the SPD; or
         an unprotected packet does not match a BYPASS entry).
+
+        ESP or AH right after a bare IPv6 header, on a transport-mode SA, is
+        removed by the SA's fast path (:func:`secmob.ipsec.esp.inbound_path`,
+        :func:`secmob.ipsec.ah.inbound_path`: the same checks in the same
+        order) and the policy check is remembered per flow and SA policy.
+        An engine with a tracer takes the general path for every packet.
         """
+        n = len(packet)
+        if (self.tracer is None and n >= 48 and packet[0] >> 4 == 6
+                and packet[4] << 8 | packet[5] == n - 40):
+            # ESP or AH right after a bare IPv6 header (the common case): the SA
+            # is looked up as the general path would; a transport-mode SA then
+            # continues on its fast path (same checks, same order).
+            nh, src, dst = packet[6], packet[8:24], packet[24:40]
+            if nh == 50:
+                spi, seql = _SPI_SEQ.unpack_from(packet, 40)
+                sa = self.sad.find(spi, 50, dst, src)
+                if sa.mode is Mode.TRANSPORT:
+                    result = (sa.fast_path or esp.inbound_path(sa))(packet[40:], seql, now)
+                    if result.dummy:  # authenticated, then dropped (RFC 4303 §2.6)
+                        return _NEW(InboundResult, (None, None, (sa,), result.events))
+                    return self._bare_inner(packet, sa, result.next_header, result.payload,
+                                            result.events, now)
+            elif nh == 51 and n >= 52 and 40 + (packet[41] + 2) * 4 <= n:
+                sa = self.sad.find(_SPI_SEQ.unpack_from(packet, 44)[0], 51, dst, src)
+                if sa.mode is Mode.TRANSPORT:
+                    # The ICV input of RFC 4302 §3.3.3.1.2: Traffic Class, Flow
+                    # Label and Hop Limit zero (as secmob.wire.ah_mutable does).
+                    before = b"".join((b"\x60\x00\x00\x00", packet[4:7], b"\x00", packet[8:40]))
+                    res = (sa.fast_path or ah.inbound_path(sa))(before, packet[40:], now, True)
+                    return self._bare_inner(packet, sa, res.next_header,
+                                            packet[40 + res.header_length :], res.events, now)
+        return self._decapsulate(packet, [], [], now)
+
+    def _bare_inner(self, packet: bytes, sa: SecurityAssociation, next_header: int,
+                    payload: bytes, events: tuple[LifetimeEvent, ...], now: float,
+                    ) -> InboundResult:
+        """The transport-mode packet ``packet`` (a bare IPv6 header, then ESP or
+        AH) once ``sa`` removed its IPsec header: the IPv6 header now names
+        ``next_header`` and counts ``payload``. The policy check of RFC 4301
+        §5.2 step 4 is remembered per flow and SA policy when that packet is a
+        bare IPv6 packet too; anything else continues on the general path."""
+        inner = b"".join((packet[:4], _H.pack(len(payload)), _OCTETS[next_header],
+                          packet[7:40], payload))
+        if next_header in EXTENSION_HEADERS:  # more extension headers (or IPsec) inside
+            return self._decapsulate(inner, [sa], list(events), now)
+        if self._bare_spd != self.spd.generation or self._bare_sad != self.sad.generation:
+            self._bare_reset()
+        key = (sa.policy, next_header, inner[8 : 40 + _SELECTOR_END.get(next_header, 0)])
+        entry = self._bare_in.get(key, _UNKNOWN)
+        if entry is _UNKNOWN:
+            entry = self._policy_check(skim(inner), [sa])
+            if len(self._bare_in) >= _FLOW_CACHE_LIMIT:
+                self._bare_in.clear()
+            self._bare_in[key] = entry
+        return _NEW(InboundResult, (inner, entry, (sa,), events))
+
+    def _decapsulate(self, packet: bytes, sas: list[SecurityAssociation],
+                     events: list[LifetimeEvent], now: float) -> InboundResult:
+        """:meth:`inbound`, general path: remove AH/ESP headers until none is
+        left, then check the packet against the SPD. ``sas`` and ``events``
+        are what was already removed from ``packet``."""
         s = skim(packet)
-        sas: list[SecurityAssociation] = []
-        events: list[LifetimeEvent] = []
         current: bytes | None = packet
         while s.ipsec_at >= 0:
             assert current is not None
-            current, sa = self._unprotect(current, s, now)
+            current, sa, raised = self._unprotect(current, s, now)
             sas.append(sa)
-            events.extend(sa.take_events())
+            events.extend(raised)
             if current is None:  # an ESP dummy packet: authenticated, then dropped
                 return InboundResult(None, None, tuple(sas), tuple(events))
             s = skim(current)
         assert current is not None
+        return InboundResult(current, self._policy_check(s, sas), tuple(sas), tuple(events))
+
+    def _policy_check(self, s: Skim, sas: list[SecurityAssociation]) -> Entry | None:
+        """The SPD entry that admits the decapsulated packet ``s`` that came
+        through ``sas`` (RFC 4301 §5.2 step 4), or :class:`PolicyViolation`."""
         entry, traffic, key = self._policy(s, Direction.INBOUND)
         if sas:
             policy = sas[-1].policy
@@ -357,23 +510,23 @@ class Engine:
                     f"packet {traffic.remote} -> {traffic.local} arrived on SA "
                     f"0x{sas[-1].spi:08x}, which names no SPD entry, and {why} "
                     "(RFC 4301 §5.2 step 4)")
-            return InboundResult(current, entry, tuple(sas), tuple(events))
+            return entry
         if entry is None or entry.action is not Action.BYPASS:
             why = ("no SPD entry matches it" if entry is None else
                    f"SPD entry {entry.name or '(unnamed)'} says {entry.action.value}")
             raise PolicyViolation(f"unprotected inbound packet dropped: {why} (RFC 4301 §5.2)")
-        return InboundResult(current, entry)
+        return entry
 
     def _unprotect(self, packet: bytes, s: Skim, now: float,
-                   ) -> tuple[bytes | None, SecurityAssociation]:
+                   ) -> tuple[bytes | None, SecurityAssociation, tuple[LifetimeEvent, ...]]:
         at = s.ipsec_at
         dst = s.final_dst if s.final_dst is not None else s.dst
         src = s.home_address if s.home_address is not None else s.src
         if packet[s.nh_at] == 50:
             result = esp.unprotect(self.sad, packet[at:], now=now, destination=dst, source=src)
-            sa = result.sa
+            sa, events = result.sa, result.events
             if result.dummy:
-                return None, sa
+                return None, sa, events
             next_header, payload = result.next_header, result.payload
             rest_at = len(packet)
         else:
@@ -387,7 +540,7 @@ class Engine:
             res = ah.unprotect(self.sad, normalised[: at - shift], packet[at:ah_end] +
                                normalised[ah_end - shift :], now=now, destination=dst,
                                source=src, ipv6=s.version == 6)
-            sa = res.sa
+            sa, events = res.sa, res.events
             next_header, payload = res.next_header, b""
             rest_at = at + res.header_length
         if sa.mode is Mode.TUNNEL:
@@ -395,9 +548,9 @@ class Engine:
             if next_header not in (IPV4_IN_IP, IPV6_IN_IP):
                 raise DecodeError("IPsec tunnel",
                                   f"Next Header {next_header} is not IPv4 (4) or IPv6 (41)", at)
-            return _decapsulated(_inner_packet(inner, next_header), packet), sa
+            return _decapsulated(_inner_packet(inner, next_header), packet), sa, events
         out = bytearray(packet[:at])
         out[s.nh_at] = next_header
         out += payload if rest_at == len(packet) else packet[rest_at:]
         _set_length(out, s.version)
-        return bytes(out), sa
+        return bytes(out), sa, events

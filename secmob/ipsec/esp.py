@@ -56,8 +56,12 @@ from secmob.trace import Tracer, emit
 __all__ = [
     "NO_NEXT_HEADER",
     "ESPResult",
+    "InboundPath",
+    "OutboundPath",
     "counter_iv",
     "dummy",
+    "inbound_path",
+    "outbound_path",
     "padding",
     "protect",
     "unprotect",
@@ -119,6 +123,178 @@ def _aad(spi_seq: bytes, full: int, esn: bool) -> bytes:
     return spi_seq
 
 
+# -- the per-SA fast paths ------------------------------------------------------------
+#
+# Built once per SA (on first use) and kept as ``sa.fast_path``: the common case
+# of protect() (no tracer, no TFC padding, no caller-chosen IV) and of
+# unprotect() once the SA is found, as closures over the SA's fixed parameters.
+# They make the same checks, in the same order, with the same errors as the
+# general code below; only attribute look-ups and calls are saved. The SA's
+# state (sequence counter, counters, window, expiry) is read from the SA on
+# every packet, so both paths can serve one SA alternately.
+
+#: Trailer ``1, 2, ..., pad | Pad Length | Next Header`` by ``pad * 256 + next_header``
+#: for the paddings of blocks up to 16 octets (RFC 4303 §2.4).
+_TRAILERS = tuple(_PADS[:pad] + bytes((pad, nh)) for pad in range(16) for nh in range(256))
+
+#: ``(next_header, payload, now, rng) -> ESP packet`` of an outbound SA.
+OutboundPath = Callable[[int, bytes, float, "RNG | None"], bytes]
+#: ``(data, sequence low 32 bits, now) -> ESPResult`` of an inbound SA; ``data``
+#: is the whole ESP packet, at least 8 octets, whose SPI selected the SA.
+InboundPath = Callable[[bytes, int, float], ESPResult]
+
+
+def outbound_path(sa: SecurityAssociation) -> OutboundPath:
+    """The fast :func:`protect` of the outbound ESP SA ``sa`` (built once, kept on the SA).
+
+    It performs, in order, the checks of :func:`protect`: Next Header range,
+    sequence number overflow (RFC 4303 §3.3.3, before the counter moves),
+    lifetimes (RFC 4301 §4.4.2.1: hard limits raise, soft ones queue an
+    event), the IV (the sequence number for counter modes, ``rng`` for CBC,
+    RFC 4303 §3.3.2), padding (§2.4), then the combined mode's AAD (RFC 4106
+    §5 ...) or the separate ICV over ``SPI | Seq | IV | ciphertext (| ESN
+    high)`` (§3.3.2.1, §2.2.1).
+    """
+    fast: OutboundPath | None = sa.fast_path
+    if fast is not None:
+        return fast
+    layout, ctx = sa.esp_layout, sa.cipher_ctx
+    if layout is None or ctx is None or sa.direction is not Direction.OUTBOUND:
+        raise UsageError(f"protect() needs an outbound ESP SA, got {sa!r}")
+    aead, iv_size, counter, align = layout
+    seal = ctx.seal
+    compute = None if sa.integrity_ctx is None else sa.integrity_ctx.compute
+    spi, esn, unlimited, account = sa.spi, sa.esn, sa._unlimited, sa.account
+    limit = (1 << 64) - 1 if esn else (1 << 32) - 1
+    pack_header, pack_u32, pack_u64 = _HEADER.pack, _U32.pack, _U64.pack
+    trailers = _TRAILERS if align <= 16 else None
+    name = sa.cipher.name if sa.cipher else "CBC"
+
+    def protect_fast(next_header: int, payload: bytes, now: float, rng: RNG | None) -> bytes:
+        if not 0 <= next_header <= 255:
+            raise UsageError("next_header must be 0-255 and tfc_pad non-negative")
+        full = sa.seq_out
+        if full >= limit:
+            sa.next_sequence()  # raises SequenceOverflow (RFC 4303 §3.3.3)
+        sa.seq_out = full = full + 1
+        if unlimited and not sa.expired:  # what account() does for an unlimited SA
+            sa.packets += 1
+            sa.octets += len(payload)
+        else:
+            account(len(payload), now)
+        spi_seq = pack_header(spi, full & 0xFFFFFFFF)
+        if not iv_size:
+            iv = b""
+        elif counter:  # the 64-bit sequence number: never repeats on an SA
+            iv = pack_u64(full) if iv_size == 8 else pack_u64(full)[-iv_size:]
+        else:
+            if rng is None:
+                raise UsageError(f"{name} needs random IVs: pass rng=os.urandom (or similar)")
+            iv = rng(iv_size)
+            if len(iv) != iv_size:
+                raise UsageError(f"rng returned {len(iv)} octets, {iv_size} were asked for")
+        pad = -(len(payload) + 2) % align
+        if trailers is not None:
+            plaintext = payload + trailers[pad << 8 | next_header]
+        else:
+            plaintext = payload + _PADS[:pad] + bytes((pad, next_header))
+        if aead:
+            aad = spi_seq[:4] + pack_u32(full >> 32) + spi_seq[4:] if esn else spi_seq
+            return b"".join((spi_seq, iv, seal(iv, plaintext, aad)))
+        packet = b"".join((spi_seq, iv, seal(iv, plaintext)))
+        if compute is not None:
+            packet += compute(packet + pack_u32(full >> 32) if esn else packet)
+        return packet
+
+    sa.fast_path = protect_fast
+    return protect_fast
+
+
+def inbound_path(sa: SecurityAssociation) -> InboundPath:
+    """The fast :func:`unprotect` of the inbound ESP SA ``sa``, once the SA is
+    found (built once, kept on the SA).
+
+    It performs, in order, the checks of :func:`unprotect` after the SA
+    lookup: length and alignment, hard lifetime, the anti-replay pre-check
+    (RFC 4303 §3.4.3), ICV verification in constant time before any
+    decryption (§3.4.4; the combined mode verifies its tag before it
+    releases anything), the window update only after that, decryption, the
+    padding check (§2.4, §3.4.4.1) and lifetime accounting.
+    """
+    fast: InboundPath | None = sa.fast_path
+    if fast is not None:
+        return fast
+    layout, ctx = sa.esp_layout, sa.cipher_ctx
+    if layout is None or ctx is None or sa.direction is not Direction.INBOUND:
+        raise UsageError(f"inbound processing needs an inbound ESP SA, got {sa!r}")
+    aead, iv_size, _counter, align = layout
+    open_ = ctx.open
+    verify = None if sa.integrity_ctx is None else sa.integrity_ctx.verify
+    replay = sa.replay
+    check, accept = replay.check, replay.accept
+    esn, unlimited, account = sa.esn, sa._unlimited, sa.account
+    pack_u32 = _U32.pack
+    iv_end = 8 + iv_size
+    icv_size = sa.icv_size
+    smallest = iv_end + align + icv_size
+    new_result = tuple.__new__  # ESPResult without its Python-level __new__
+
+    def unprotect_fast(data: bytes, seql: int, now: float) -> ESPResult:
+        n = len(data)
+        if n < smallest:
+            raise Truncated("ESP", 0, smallest, n)
+        ct_end = n - icv_size
+        if (ct_end - iv_end) % align:
+            raise DecodeError(
+                "ESP", f"ciphertext of {ct_end - iv_end} octets is not a multiple of {align}",
+                iv_end)
+        if not unlimited or sa.expired:
+            sa.check_alive(now)
+        try:
+            full = check(seql)
+        except ReplayError:
+            sa.replay_drops += 1
+            raise
+        iv = data[8:iv_end]
+        try:
+            if aead:
+                aad = data[:4] + pack_u32(full >> 32) + data[4:8] if esn else data[:8]
+                plaintext = open_(iv, data[iv_end:], aad)
+            elif verify is not None:
+                covered = data[:ct_end]
+                verify(covered + pack_u32(full >> 32) if esn else covered, data[ct_end:])
+        except IntegrityError:
+            sa.auth_failures += 1
+            raise
+        accept(full)  # only now, after authentication (§3.4.3)
+        if not aead:
+            plaintext = open_(iv, data[iv_end:ct_end])
+        size = len(plaintext)
+        if size < 2:
+            raise PaddingError(f"ESP: decrypted payload of {size} octets has no trailer")
+        pad_length, next_header = plaintext[-2], plaintext[-1]
+        end = size - 2 - pad_length
+        if end < 0:
+            raise PaddingError(
+                f"ESP: Pad Length {pad_length} exceeds the {size - 2} octets "
+                f"before the trailer (packet offset {iv_end})")
+        if pad_length and plaintext[end:-2] != _PADS[:pad_length]:
+            raise PaddingError("ESP: padding octets are not 1, 2, 3, ... (RFC 4303 §2.4)")
+        if unlimited and not sa.expired:  # what account() does for an unlimited SA
+            sa.packets += 1
+            sa.octets += end
+            events: tuple[LifetimeEvent, ...] = ()
+        else:
+            account(end, now)
+            events = sa.take_events()
+        if next_header == NO_NEXT_HEADER:
+            return new_result(ESPResult, (next_header, b"", sa, full, events, True))
+        return new_result(ESPResult, (next_header, plaintext[:end], sa, full, events, False))
+
+    sa.fast_path = unprotect_fast
+    return unprotect_fast
+
+
 def protect(sa: SecurityAssociation, next_header: int, payload: bytes, *,
             now: float, rng: RNG | None = None, iv: bytes | None = None, tfc_pad: int = 0,
             tracer: Tracer | None = None) -> bytes:
@@ -146,6 +322,8 @@ def protect(sa: SecurityAssociation, next_header: int, payload: bytes, *,
     layout = sa.esp_layout
     if layout is None or sa.direction is not Direction.OUTBOUND:
         raise UsageError(f"protect() needs an outbound ESP SA, got {sa!r}")
+    if tracer is None and iv is None and not tfc_pad:
+        return (sa.fast_path or outbound_path(sa))(next_header, payload, now, rng)
     if not 0 <= next_header <= 255 or tfc_pad < 0:
         raise UsageError("next_header must be 0-255 and tfc_pad non-negative")
     aead, iv_size, counter, align = layout
@@ -231,56 +409,5 @@ def unprotect(sad_or_sa: SAD | SecurityAssociation, data: bytes, *, now: float,
         raise Truncated("ESP", 0, 8, n)
     spi, seql = _HEADER.unpack_from(data)
     sa = inbound_sa(sad_or_sa, spi, Protocol.ESP, destination, source)
-    layout, ctx = sa.esp_layout, sa.cipher_ctx
-    assert layout is not None and ctx is not None
-    aead, iv_size, _counter, align = layout
-    iv_end = 8 + iv_size
-    icv_size = sa.icv_size
-    smallest = iv_end + align + icv_size  # the trailer fills at least one aligned unit
-    if n < smallest:
-        raise Truncated("ESP", 0, smallest, n)
-    ct_end = n - icv_size
-    if (ct_end - iv_end) % align:
-        raise DecodeError(
-            "ESP", f"ciphertext of {ct_end - iv_end} octets is not a multiple of {align}",
-            iv_end)
-    sa.check_alive(now)
-    try:
-        full = sa.replay.check(seql)
-    except ReplayError:
-        sa.replay_drops += 1
-        raise
-    iv = data[8:iv_end]
-    plaintext: bytes | None = None
-    try:
-        if aead:
-            # The combined mode verifies its tag before it releases anything.
-            plaintext = ctx.open(iv, data[iv_end:], _aad(data[:8], full, sa.esn))
-        elif sa.integrity_ctx is not None:
-            covered = data[:ct_end]
-            if sa.esn:  # §3.3.2.1: ESN high-order bits, for the ICV only
-                covered += _U32.pack(full >> 32)
-            sa.integrity_ctx.verify(covered, data[ct_end:])
-    except IntegrityError:
-        sa.auth_failures += 1
-        raise
-    sa.replay.accept(full)  # only now, after authentication (§3.4.3)
-    if plaintext is None:
-        plaintext = ctx.open(iv, data[iv_end:ct_end])
-    # Trailer and padding (RFC 4303 §2.4, §3.4.4.1), then the packet counts.
-    size = len(plaintext)
-    if size < 2:
-        raise PaddingError(f"ESP: decrypted payload of {size} octets has no trailer")
-    pad_length, next_header = plaintext[-2], plaintext[-1]
-    end = size - 2 - pad_length
-    if end < 0:
-        raise PaddingError(
-            f"ESP: Pad Length {pad_length} exceeds the {size - 2} octets "
-            f"before the trailer (packet offset {iv_end})")
-    if pad_length and plaintext[end:-2] != _PADS[:pad_length]:
-        raise PaddingError("ESP: padding octets are not 1, 2, 3, ... (RFC 4303 §2.4)")
-    sa.account(end, now)
-    events = sa.take_events()
-    if next_header == NO_NEXT_HEADER:
-        return ESPResult(next_header, b"", sa, full, events, True)
-    return ESPResult(next_header, plaintext[:end], sa, full, events)
+    return (sa.fast_path or inbound_path(sa))(data, seql, now)
+

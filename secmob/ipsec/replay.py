@@ -176,9 +176,10 @@ class ReplayWindow:
                 return
             blocks, mask = self._blocks, self._mask
             last = full >> 6
-            # Zero only the words entering the window (RFC 6479 §2); at most all of them.
-            for index in range(max((top >> 6) + 1, last - mask), last + 1):
-                blocks[index & mask] = 0
+            if last != top >> 6:
+                # Zero only the words entering the window (RFC 6479 §2); at most all of them.
+                for index in range(max((top >> 6) + 1, last - mask), last + 1):
+                    blocks[index & mask] = 0
         else:
             if not self.size:
                 return

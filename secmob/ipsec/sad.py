@@ -22,10 +22,11 @@ unusable.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 from math import lcm
+from typing import Any
 
 from secmob.algorithms.base import (
     CipherAlgorithm,
@@ -154,6 +155,7 @@ class SecurityAssociation:
         "esn",
         "esp_layout",
         "expired",
+        "fast_path",
         "icv_size",
         "integrity",
         "integrity_ctx",
@@ -269,6 +271,9 @@ class SecurityAssociation:
         self.expired = False
         self._events: list[LifetimeEvent] | None = None
         self.policy = policy
+        #: The per-packet function :mod:`secmob.ipsec.esp` or :mod:`secmob.ipsec.ah`
+        #: builds for this SA on first use (its untraced common case); ``None`` before.
+        self.fast_path: Callable[..., Any] | None = None
 
     def __repr__(self) -> str:
         algs = "/".join(a.name for a in (self.cipher, self.integrity) if a is not None)
@@ -384,12 +389,19 @@ _Key = tuple[int, int, bytes | None, bytes | None]
 class SAD:
     """Inbound SAs by SPI (RFC 4301 §4.1 matching) and outbound bundles by policy."""
 
-    __slots__ = ("_inbound", "_outbound")
+    __slots__ = ("_by_dst", "_by_dst_src", "_by_spi", "_inbound", "_outbound", "generation")
 
     def __init__(self) -> None:
         # One table per Lookup kind; keys are (spi, protocol, dst, src).
         self._inbound: dict[Lookup, dict[_Key, SecurityAssociation]] = {k: {} for k in Lookup}
+        # The same tables by name, for the per-packet lookup (no Enum hashing).
+        self._by_spi = self._inbound[Lookup.SPI]
+        self._by_dst = self._inbound[Lookup.SPI_DST]
+        self._by_dst_src = self._inbound[Lookup.SPI_DST_SRC]
         self._outbound: dict[Hashable, SABundle] = {}
+        #: Incremented whenever an outbound bundle is bound or removed (caches
+        #: of :meth:`outbound` results compare it).
+        self.generation = 0
 
     @staticmethod
     def _key(sa: SecurityAssociation) -> _Key:
@@ -423,26 +435,33 @@ class SAD:
         together with the protocol: AH and ESP have separate SPI spaces).
         Raises :class:`~secmob.errors.UnknownSPI` when nothing matches.
         """
-        proto = int(protocol)
-        dst = None if destination is None else packed_address(destination)
-        if dst is not None:
-            if source is not None:
-                sa = self._inbound[Lookup.SPI_DST_SRC].get(
-                    (spi, proto, dst, packed_address(source)))
+        return self.find(spi, int(protocol),
+                         None if destination is None else packed_address(destination),
+                         None if source is None else packed_address(source))
+
+    def find(self, spi: int, protocol: int, destination: bytes | None,
+             source: bytes | None) -> SecurityAssociation:
+        """:meth:`lookup` with the protocol number and the addresses as the
+        packet carries them (4 or 16 octets, or ``None``), unconverted."""
+        if destination is not None:
+            if source is not None and self._by_dst_src:
+                sa = self._by_dst_src.get((spi, protocol, destination, source))
                 if sa is not None:
                     return sa
-            sa = self._inbound[Lookup.SPI_DST].get((spi, proto, dst, None))
-            if sa is not None:
-                return sa
-        sa = self._inbound[Lookup.SPI].get((spi, proto, None, None))
+            if self._by_dst:
+                sa = self._by_dst.get((spi, protocol, destination, None))
+                if sa is not None:
+                    return sa
+        sa = self._by_spi.get((spi, protocol, None, None))
         if sa is None:
-            raise UnknownSPI(spi, f"no {Protocol(proto).name} security association for "
-                                  f"SPI 0x{spi:08x} (destination {_show(dst)})")
+            raise UnknownSPI(spi, f"no {Protocol(protocol).name} security association for "
+                                  f"SPI 0x{spi:08x} (destination {_show(destination)})")
         return sa
 
     def insert_bundle(self, policy: Hashable, bundle: SABundle | SecurityAssociation) -> None:
         """Bind outbound SAs to the SPD entry ``policy`` (replacing an older bundle)."""
         self._outbound[policy] = bundle if isinstance(bundle, SABundle) else SABundle((bundle,))
+        self.generation += 1
 
     def outbound(self, policy: Hashable) -> SABundle | None:
         """The bundle for ``policy``, or ``None`` when one has to be negotiated."""
@@ -450,6 +469,7 @@ class SAD:
 
     def remove_bundle(self, policy: Hashable) -> None:
         self._outbound.pop(policy, None)
+        self.generation += 1
 
     def __len__(self) -> int:
         return sum(len(t) for t in self._inbound.values()) + len(self._outbound)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from secmob.errors import DecodeError, Truncated
 
-__all__ = ["Skim", "skim"]
+__all__ = ["EXTENSION_HEADERS", "Skim", "skim"]
 
 HOPOPT, ROUTING, FRAGMENT, ESP, AH, DSTOPTS = 0, 43, 44, 50, 51, 60
 TCP, UDP, ICMP, ICMPV6, MH, SCTP, DCCP, UDPLITE = 6, 17, 1, 58, 135, 132, 33, 136
@@ -111,6 +111,8 @@ def _upper(s: Skim, data: bytes) -> None:
 
 
 _EXTENSIONS = frozenset({HOPOPT, ROUTING, FRAGMENT, DSTOPTS, ESP, AH})
+#: Next Header values :func:`skim` walks past (or stops at, for AH and ESP).
+EXTENSION_HEADERS = _EXTENSIONS
 
 
 def _skim6(data: bytes) -> Skim:
