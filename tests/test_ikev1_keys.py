@@ -124,6 +124,15 @@ def test_message_id_outside_32_bits_is_a_usage_error(mid: int) -> None:
             call()
 
 
+def test_expansion_length_is_bounded() -> None:
+    assert len(v1.expand(SHA1, b"k", b"\x00", v1.MAX_EXPANSION)) == v1.MAX_EXPANSION
+    for length in (-1, v1.MAX_EXPANSION + 1, 1 << 70):
+        with pytest.raises(UsageError, match="cannot expand"):
+            v1.encryption_key(SHA1, b"skeyid_e", length)
+        with pytest.raises(UsageError, match="cannot expand"):
+            v1.keymat(SHA1, b"d", 3, bytes(4), NI, NR, length)
+
+
 @pytest.mark.parametrize("protocol", [-1, 256])
 def test_keymat_protocol_outside_one_octet_is_a_usage_error(protocol: int) -> None:
     with pytest.raises(UsageError, match="protocol"):

@@ -23,6 +23,7 @@ from secmob.errors import UsageError
 from secmob.trace import Tracer, emit
 
 __all__ = [
+    "MAX_EXPANSION",
     "AuthMethod",
     "Phase1Keys",
     "derive_phase1",
@@ -176,12 +177,18 @@ def hash_r(prf: PRFAlgorithm, skeyid_: bytes, g_xi: bytes, g_xr: bytes, cky_i: b
                   "SAi_b": sai_b, "IDir_b": idir_b})
 
 
+MAX_EXPANSION = 0xFFFF
+"""The longest key :func:`expand` produces. RFC 2409 sets no limit; key lengths are
+16-bit attribute values (Appendix A), so a longer request is a caller's error
+and is refused instead of looping for ever."""
+
+
 def expand(prf: PRFAlgorithm, key: bytes, first: bytes, length: int, seed: bytes = b"") -> bytes:
     """``K1 | K2 | ...`` truncated to ``length``: ``K1 = prf(key, first)`` and
     ``Kn = prf(key, Kn-1 | seed)`` (Appendix B uses ``seed = b""``; §5.5 KEYMAT
-    uses the KEYMAT seed)."""
-    if length < 0:
-        raise UsageError(f"cannot expand to {length} octets")
+    uses the KEYMAT seed). ``length`` is at most :data:`MAX_EXPANSION` octets."""
+    if not 0 <= length <= MAX_EXPANSION:
+        raise UsageError(f"cannot expand to {length} octets (0..{MAX_EXPANSION})")
     out = bytearray()
     block = prf.compute(key, first)
     out += block
@@ -199,7 +206,7 @@ def encryption_key(prf: PRFAlgorithm, skeyid_e: bytes, key_length: int,
     otherwise ``K = K1 | K2 | ...`` with ``K1 = prf(SKEYID_e, 0)`` and
     ``Kn = prf(SKEYID_e, Kn-1)`` (``0`` being the single octet 0x00).
     """
-    if key_length <= len(skeyid_e):
+    if 0 <= key_length <= len(skeyid_e):
         key = skeyid_e[:key_length]
         formula = f"first {key_length} octets of SKEYID_e"
     else:
