@@ -5,7 +5,10 @@ the only exceptions allowed out are :class:`secmob.errors.SecmobError`."""
 from __future__ import annotations
 
 import contextlib
+import json
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,9 +19,10 @@ from hypothesis import strategies as st
 from test_engine import pair, udp4, udp6
 from test_rr import CN, COA, HOA, handshake
 
+from secmob import vectors
 from secmob._buffer import Reader
 from secmob.algorithms import DH_GROUPS, ENCRYPTION, INTEGRITY
-from secmob.errors import SecmobError
+from secmob.errors import SecmobError, VectorFileError
 from secmob.ike.ikev1_peers import negotiate
 from secmob.ipsec import ah, esp
 from secmob.ipsec.sad import Direction, Mode, Protocol, SecurityAssociation
@@ -299,6 +303,87 @@ def test_integrity_verify(name: str, data: bytes, icv: bytes, iv: bytes) -> None
     alg = INTEGRITY.get(name)
     ctx = alg.new(bytes(range(alg.key_size)))
     only_secmob(lambda: ctx.verify(data, icv, iv))
+
+
+# -- vector files --------------------------------------------------------------
+
+STORED = vectors.stored_files()
+json_value = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 2**70) | st.text(max_size=10)
+    | st.sampled_from(["", "00", "0", "zz", "aabb", "AABB", "ffffffffffffffff"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
+                                                                  max_size=3),
+    max_leaves=6)
+
+
+@given(st.sampled_from(STORED), st.data())
+def test_vector_file_loader(path: Path, draw: st.DataObject) -> None:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    case = draw.draw(st.sampled_from(doc["cases"]))
+    doc["cases"] = [case]
+    for _ in range(draw.draw(st.integers(1, 2))):
+        target = case if draw.draw(st.booleans()) or not doc.get("defaults") else doc["defaults"]
+        keys = sorted(set(target) - {"id", "source", "expected", "error"}) or sorted(target)
+        key = draw.draw(st.sampled_from(keys))
+        value = target.get(key)
+        if isinstance(value, str) and draw.draw(st.booleans()):
+            target[key] = draw.draw(st.sampled_from(
+                [value[:-1], value[:-2], value + "00", value[2:], "", value.upper()]))
+        else:
+            target[key] = draw.draw(json_value)
+    with tempfile.TemporaryDirectory() as tmp:
+        file = Path(tmp) / "case.json"
+        file.write_text(json.dumps(doc), encoding="utf-8")
+
+        def run() -> None:
+            for c in vectors.load_file(file):
+                vectors.run_case(c)
+
+        only_secmob(run)
+
+
+@given(st.binary(max_size=60))
+def test_vector_file_loader_random_bytes(raw: bytes) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        file = Path(tmp) / "case.json"
+        file.write_bytes(raw)
+        only_secmob(lambda: vectors.load_file(file))
+
+
+def _stored_case(family_dir: str, case_id: str) -> dict[str, Any]:
+    for path in STORED:
+        if path.parent.name == family_dir:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            for case in doc["cases"]:
+                if case["id"] == case_id:
+                    return {**doc, "cases": [case]}
+    raise LookupError(case_id)
+
+
+@pytest.mark.parametrize(("family_dir", "case_id", "field", "value"), [
+    ("binding", "invalid-prefix", "updates", None),
+    ("binding", "invalid-prefix", "updates", ["x"]),
+    ("binding", "invalid-prefix", "updates", [{"sequence": "1"}]),
+    ("binding", "invalid-prefix", "cache", {"authorized": {"zz": ["00/1"]}}),
+    ("binding", "invalid-prefix", "cache", {"authorized": {"00": ["00"]}}),
+    ("binding", "invalid-prefix", "cache", {"capacity": "many"}),
+    ("binding", "invalid-prefix", "cache", [["a"]]),
+    ("rr", "nonces-fresh", "nonces", ["zz"]),
+    ("rr", "nonces-fresh", "nonces", []),
+    ("rr", "nonces-fresh", "created", 5),
+    ("rr", "nonces-fresh", "created", [""]),
+    ("rr", "nonces-fresh", "care_of_nonce_index", [1]),
+    ("ikev1-kdf", "sp800-135-ikev1-dsa-sha1-example", "auth", "dsa0"),
+])
+def test_vector_file_with_wrong_field_types_raises_vector_file_error(
+        tmp_path: Path, family_dir: str, case_id: str, field: str, value: Any) -> None:
+    doc = _stored_case(family_dir, case_id)
+    doc["cases"][0][field] = value
+    file = tmp_path / "case.json"
+    file.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(VectorFileError, match=field if field != "cache" else "'"):
+        for case in vectors.load_file(file):
+            vectors.run_case(case)
 
 
 def test_mutation_strategy_changes_input() -> None:
