@@ -22,7 +22,14 @@ from test_rr import CN, COA, HOA, handshake
 from secmob import vectors
 from secmob._buffer import Reader
 from secmob.algorithms import DH_GROUPS, ENCRYPTION, INTEGRITY
-from secmob.errors import SecmobError, VectorFileError
+from secmob.errors import (
+    DecodeError,
+    IntegrityError,
+    ReplayError,
+    SecmobError,
+    UnknownSPI,
+    VectorFileError,
+)
 from secmob.ike.ikev1_peers import negotiate
 from secmob.ipsec import ah, esp
 from secmob.ipsec.sad import Direction, Mode, Protocol, SecurityAssociation
@@ -65,6 +72,20 @@ def only_secmob(fn: Callable[[], object]) -> None:
     """Run ``fn``; any exception other than a SecmobError fails the test."""
     with contextlib.suppress(SecmobError):
         fn()
+
+
+def refused(fn: Callable[[], object]) -> bool:
+    """Whether ``fn`` refused its packet before authenticating it (anything but a
+    SecmobError fails the test). Such a refusal must leave no trace."""
+    try:
+        fn()
+    except (IntegrityError, ReplayError, UnknownSPI):
+        return True
+    except DecodeError as exc:
+        return exc.header in ("ESP", "AH")
+    except SecmobError:
+        return False
+    return False
 
 
 # -- IP, extension headers, transport ------------------------------------------
@@ -230,8 +251,8 @@ def test_engine_inbound(which: int, draw: st.DataObject) -> None:
     else:
         _, receiver = pair(cipher or None, integrity, ah=ah_alg)
     data = draw.draw(wire_input(st.just(packet), 120))
-    only_secmob(lambda: receiver.inbound(data, now=0))
-    only_secmob(lambda: receiver.inbound(data, now=1e12))
+    if refused(lambda: receiver.inbound(data, now=0)):
+        receiver.inbound(packet, now=0)  # nothing was lost: the genuine packet still passes
 
 
 def _sa(spi: int, protocol: Protocol, cipher: str | None, integrity: str | None,
@@ -254,7 +275,8 @@ def test_esp_unprotect(suite: tuple[str, str | None], esn: bool, draw: st.DataOb
     sender = _sa(0x1001, Protocol.ESP, *suite, esn, Direction.OUTBOUND)
     valid = esp.protect(sender, 17, b"payload", now=0, rng=bytes)
     data = draw.draw(wire_input(st.just(valid), 100))
-    only_secmob(lambda: esp.unprotect(sa, data, now=0))
+    if refused(lambda: esp.unprotect(sa, data, now=0)):
+        esp.unprotect(sa, valid, now=0)
 
 
 @given(st.sampled_from(["sha1", "sha256", "md5", "aesxcbc", "aes128gmac", "sha512"]),
@@ -262,9 +284,10 @@ def test_esp_unprotect(suite: tuple[str, str | None], esn: bool, draw: st.DataOb
 def test_ah_unprotect(integrity: str, esn: bool, ipv6: bool, draw: st.DataObject) -> None:
     sa = _sa(0x2002, Protocol.AH, None, integrity, esn)
     sender = _sa(0x2002, Protocol.AH, None, integrity, esn, Direction.OUTBOUND)
-    valid = ah.protect(sender, 17, b"", b"after", now=0, ipv6=ipv6)
+    valid = ah.protect(sender, 17, b"", b"after", now=0, ipv6=ipv6) + b"after"
     data = draw.draw(wire_input(st.just(valid), 100))
-    only_secmob(lambda: ah.unprotect(sa, b"", data, now=0, ipv6=ipv6))
+    if refused(lambda: ah.unprotect(sa, b"", data, now=0, ipv6=ipv6)):
+        ah.unprotect(sa, b"", valid, now=0, ipv6=ipv6)
 
 
 # -- algorithms with peer data -------------------------------------------------
