@@ -5,7 +5,7 @@ integer."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import pytest
 from _ike_peers import peers
@@ -13,6 +13,7 @@ from test_engine import pair, sa_pair
 
 from secmob.addr.temporary import rfc4941_iid
 from secmob.algorithms import DH_GROUPS, ENCRYPTION, INTEGRITY, PRFS
+from secmob.errors import SecmobError
 from secmob.ike import ikev1_keys as v1
 from secmob.ike import ikev2 as v2
 from secmob.ike.handoff import INITIATOR_TO_RESPONDER, NegotiatedSA
@@ -21,6 +22,7 @@ from secmob.ike.ikev1_config import Phase1Config, Phase1Done, QuickModeDone
 from secmob.ike.ikev1_exchange import Session
 from secmob.ike.ikev1_peers import negotiate
 from secmob.ike.proposal_strings import parse_ike
+from secmob.ipsec import esp
 from secmob.ipsec.sad import SAD, Protocol, SABundle
 from secmob.ipsec.spd import SPD
 from secmob.mip6 import rr
@@ -190,3 +192,69 @@ def test_return_routability_objects() -> None:
 def test_rfc4941_history_value() -> None:
     result = rfc4941_iid(KEY[:8], bytes(range(8)))
     assert_hidden(result, [result.history])
+
+
+# -- error messages ----------------------------------------------------------------
+
+def _message(fn: Callable[[], object]) -> str:
+    with pytest.raises(SecmobError) as info:
+        fn()
+    exc: BaseException | None = info.value
+    text = ""
+    while exc is not None:  # the message and everything chained to it
+        text += f"{exc!r} {exc}\n"
+        exc = exc.__cause__ or exc.__context__
+    return text
+
+
+@pytest.mark.parametrize("name", [a.name for a in INTEGRITY])
+def test_integrity_failures_name_no_key_and_no_mac(name: str) -> None:
+    alg = INTEGRITY.get(name)
+    ctx = alg.new(KEY[:alg.key_size])
+    iv = bytes(8) if "GMAC" in name else b""
+    icv = ctx.compute(b"data", iv)
+    text = _message(lambda: ctx.verify(b"other data", icv, iv))
+    computed = ctx.compute(b"other data", iv)
+    assert_hidden(text, [KEY[:alg.key_size], icv, computed])
+
+
+@pytest.mark.parametrize("name", [a.name for a in ENCRYPTION if a.aead])
+def test_aead_failures_name_no_key_and_no_tag(name: str) -> None:
+    alg = ENCRYPTION.get(name)
+    keymat = KEY[:alg.keymat_size(alg.key_sizes[0])]
+    ctx = alg.new(keymat)
+    sealed = ctx.seal(bytes(alg.iv_size), b"plaintext", b"aad")
+    text = _message(lambda: ctx.open(bytes(alg.iv_size), sealed, b"other aad"))
+    assert_hidden(text, [keymat, sealed[-8:]])
+
+
+def test_esp_ah_and_rr_failures_name_no_key_and_no_mac() -> None:
+    out, inn = sa_pair(0x1001, Protocol.ESP, cipher="aes128", integrity="sha256")
+    packet = esp.protect(out, 17, b"payload", now=0, rng=bytes)
+    forged = packet[:-1] + bytes([packet[-1] ^ 1])
+    assert_hidden(_message(lambda: esp.unprotect(inn, forged, now=0)),
+                  [bytes(range(16)), bytes(range(50, 82)), packet[-16:]])
+    cn = rr.Correspondent(CN, lambda n: KEY[:n])
+    mn = rr.MobileNode(HOA, COA, CN, lambda n: b"\x11" * n)
+    hoti, coti = mn.start()
+    hot, cot = cn.home_test(hoti, HOA, 0), cn.care_of_test(coti, COA, 0)
+    mn.receive(hot, 0)
+    mn.receive(cot, 0)
+    bu = mn.binding_update(1, 100, 1)
+    bad = bu[:-1] + bytes([bu[-1] ^ 1])
+    kbm = rr.binding_management_key(hot.keygen_token, cot.keygen_token)
+    text = _message(lambda: cn.verify_binding_update(bad, home_address=HOA,
+                                                     source_address=COA, now=1))
+    assert_hidden(text, [KEY[:rr.KCN_LENGTH], kbm, bu[-12:], hot.keygen_token,
+                         cot.keygen_token])
+
+
+def test_ikev1_failures_name_no_key() -> None:
+    i, r = peers(psk_i=KEY[:20], psk_r=b"\x5a" * 20)
+    message = i.start()
+    for _ in range(4):
+        out = (r if _ % 2 == 0 else i).receive(message)
+        assert out.message is not None
+        message = out.message
+    text = _message(lambda: r.receive(message))  # HASH_I under a different key
+    assert_hidden(text, [KEY[:20], b"\x5a" * 20])
