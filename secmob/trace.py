@@ -26,7 +26,12 @@ TraceValue: TypeAlias = "bytes | int | str"
 
 @dataclass(frozen=True)
 class Step:
-    """One reported step of a computation."""
+    """One reported step of a computation.
+
+    The values (often keys) are in :attr:`inputs` and :attr:`output`, and in
+    :meth:`to_json` and the :mod:`secmob.explain` renderings; ``repr`` names
+    the inputs without their values.
+    """
 
     name: str
     formula: str
@@ -34,6 +39,10 @@ class Step:
     inputs: Mapping[str, TraceValue]
     output: TraceValue
     note: str = ""
+
+    def __repr__(self) -> str:
+        return (f"Step({self.name!r}, {self.formula!r}, {self.rfc!r}, "
+                f"inputs {list(self.inputs)} (values hidden))")
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready dict with byte strings as lowercase hex."""
@@ -57,9 +66,9 @@ class Tracer(Protocol):
     def step(self, step: Step) -> None: ...
 
 
-@dataclass
+@dataclass(repr=False)
 class Recorder:
-    """A tracer that records every step in order."""
+    """A tracer that records every step in order (``repr`` lists their names only)."""
 
     steps: list[Step] = field(default_factory=list)
 
@@ -71,6 +80,9 @@ class Recorder:
 
     def __len__(self) -> int:
         return len(self.steps)
+
+    def __repr__(self) -> str:
+        return f"Recorder({[s.name for s in self.steps]})"
 
     def find(self, name: str) -> Step:
         """The first recorded step called ``name`` (``KeyError`` if none)."""

@@ -26,6 +26,7 @@ from secmob.ipsec import esp
 from secmob.ipsec.sad import SAD, Protocol, SABundle
 from secmob.ipsec.spd import SPD
 from secmob.mip6 import rr
+from secmob.trace import Recorder
 from secmob.wire.isakmp import Protocol as IsakmpProtocol
 
 KEY = b"\xa5" * 64
@@ -258,3 +259,19 @@ def test_ikev1_failures_name_no_key() -> None:
         message = out.message
     text = _message(lambda: r.receive(message))  # HASH_I under a different key
     assert_hidden(text, [KEY[:20], b"\x5a" * 20])
+
+
+# -- traces ------------------------------------------------------------------------
+
+def test_recorded_steps_show_their_values_only_when_rendered() -> None:
+    rec = Recorder()
+    cn = rr.Correspondent(CN, lambda n: KEY[:n])
+    mn = rr.MobileNode(HOA, COA, CN, lambda n: b"\x11" * n)
+    hoti, _ = mn.start()
+    hot = cn.home_test(hoti, HOA, 0, tracer=rec)
+    step = rec.find("home keygen token")
+    assert step.inputs["Kcn"] == KEY[:rr.KCN_LENGTH]  # the trace holds the values ...
+    assert step.to_json()["output"] == hot.keygen_token.hex()
+    for obj in (rec, step):  # ... and its repr does not show them
+        assert_hidden(obj, [KEY[:rr.KCN_LENGTH], hot.keygen_token])
+    assert "home keygen token" in repr(rec) and "Kcn" in repr(step)
