@@ -19,6 +19,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, TypeAlias
 
+from secmob.errors import UsageError
+
 __all__ = ["Recorder", "Step", "TraceValue", "Tracer", "emit"]
 
 TraceValue: TypeAlias = "bytes | int | str"
@@ -85,11 +87,13 @@ class Recorder:
         return f"Recorder({[s.name for s in self.steps]})"
 
     def find(self, name: str) -> Step:
-        """The first recorded step called ``name`` (``KeyError`` if none)."""
+        """The first recorded step called ``name``
+        (:class:`~secmob.errors.UsageError` if none)."""
         for s in self.steps:
             if s.name == name:
                 return s
-        raise KeyError(name)
+        raise UsageError(f"no step named {name!r} was recorded; recorded: "
+                         f"{', '.join(dict.fromkeys(s.name for s in self.steps)) or 'none'}")
 
 
 def emit(
