@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import ast
 import builtins
+import inspect
 from pathlib import Path
 
 import pytest
 
 from secmob import errors
-from secmob.errors import UsageError
+from secmob.errors import SecmobError, UsageError
 from secmob.trace import Recorder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +31,14 @@ PENDING = {
     ("secmob/explain/__init__.py", "ValueError"),
     ("secmob/explain/render.py", "ValueError"),
 }
+
+
+def test_every_class_is_documented() -> None:
+    page = (ROOT / "docs" / "errors.md").read_text(encoding="utf-8")
+    for cls in CLASSES:
+        assert issubclass(cls, SecmobError)
+        assert inspect.getdoc(cls) and cls.__doc__, cls.__name__
+        assert f"`{cls.__name__}`" in page, f"docs/errors.md does not describe {cls.__name__}"
 
 
 def _raised_names() -> set[str]:
