@@ -343,12 +343,14 @@ def test_integrity_verify(name: str, data: bytes, icv: bytes, iv: bytes) -> None
 # -- vector files --------------------------------------------------------------
 
 STORED = vectors.stored_files()
+def _json_containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+
+
 json_value = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 2**70) | st.text(max_size=10)
     | st.sampled_from(["", "00", "0", "zz", "aabb", "AABB", "ffffffffffffffff"]),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
-                                                                  max_size=3),
-    max_leaves=6)
+    _json_containers, max_leaves=6)
 
 
 @given(st.sampled_from(STORED), st.data())
