@@ -192,10 +192,12 @@ IKE_MESSAGES = negotiate(*peers()).messages
 ike_bytes = st.sampled_from(IKE_MESSAGES)
 
 
-@given(wire_input(ike_bytes, 300))
-def test_isakmp_decoders(data: bytes) -> None:
+@given(wire_input(ike_bytes, 300), st.integers(0, 255), st.booleans())
+def test_isakmp_decoders(data: bytes, first: int, padded: bool) -> None:
     only_secmob(lambda: isakmp.Message.parse(data))
     only_secmob(lambda: isakmp.Header.parse(data))
+    only_secmob(lambda: isakmp.parse_payloads(data, first, padded=padded))
+    only_secmob(lambda: isakmp.parse_payloads(data, first, 0, padded=padded))
 
 
 @given(st.integers(0, len(IKE_MESSAGES) - 1), st.data())
