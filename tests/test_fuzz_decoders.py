@@ -30,11 +30,13 @@ from secmob.errors import (
     UnknownSPI,
     VectorFileError,
 )
+from secmob.ike.ikev1_cipher import MessageCipher
 from secmob.ike.ikev1_peers import negotiate
 from secmob.ipsec import ah, esp
 from secmob.ipsec.sad import Direction, Mode, Protocol, SecurityAssociation
 from secmob.wire import isakmp, l4, mobility, mobility_options, options, pcap, skim
 from secmob.wire.ah_mutable import ah_icv_input
+from secmob.wire.checksum import internet_checksum
 from secmob.wire.ipv4 import IPv4Packet
 from secmob.wire.ipv6 import IPv6Packet, decode_chain
 
@@ -167,6 +169,9 @@ def test_mobility_header_decoders(data: bytes) -> None:
     only_secmob(lambda: mobility.decode(data))
     only_secmob(lambda: mobility.decode_prefix(data))
     only_secmob(lambda: mobility.verify_checksum(HOA, CN, data))
+    only_secmob(lambda: mobility.mh_checksum(HOA, CN, data))
+    only_secmob(lambda: mobility.authenticated_data(data))
+    only_secmob(lambda: internet_checksum(data))
     only_secmob(lambda: mobility_options.decode_options(Reader(data, "options", 6)))
 
 
@@ -217,6 +222,13 @@ def test_ikev1_session_receive(which: int, draw: st.DataObject) -> None:
         assert turn.receive(IKE_MESSAGES[which]).message == IKE_MESSAGES[which + 1]
 
 
+@given(st.sampled_from(["ENCR_DES", "ENCR_3DES", "ENCR_AES_CBC"]), st.binary(max_size=70))
+def test_ikev1_message_cipher_decrypt(name: str, data: bytes) -> None:
+    cipher = ENCRYPTION.get(name)
+    mc = MessageCipher(cipher, bytes(range(cipher.key_sizes[0])), bytes(cipher.block_size))
+    only_secmob(lambda: mc.decrypt(data))
+
+
 pcap_bytes = st.lists(ip_bytes, max_size=3).map(
     lambda pkts: pcap.pcap_bytes([pcap.PcapRecord(i, 0, p) for i, p in enumerate(pkts)]))
 
@@ -265,6 +277,7 @@ def test_engine_inbound(which: int, draw: st.DataObject) -> None:
     else:
         _, receiver = pair(cipher or None, integrity, ah=ah_alg)
     data = draw.draw(wire_input(st.just(packet), 120))
+    only_secmob(lambda: pair(cipher or None, integrity, ah=ah_alg)[0].outbound(data, now=0))
     if refused(lambda: receiver.inbound(data, now=0)):
         receiver.inbound(packet, now=0)  # nothing was lost: the genuine packet still passes
 
