@@ -423,6 +423,7 @@ def _stored_case(family_dir: str, case_id: str) -> dict[str, Any]:
     ("rr", "nonces-fresh", "created", [""]),
     ("rr", "nonces-fresh", "care_of_nonce_index", [1]),
     ("ikev1-kdf", "sp800-135-ikev1-dsa-sha1-example", "auth", "dsa0"),
+    ("ikev1-kdf", "sp800-135-ikev1-dsa-sha1-example", "auth", True),
 ])
 def test_vector_file_with_wrong_field_types_raises_vector_file_error(
         tmp_path: Path, family_dir: str, case_id: str, field: str, value: Any) -> None:

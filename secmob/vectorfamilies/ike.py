@@ -63,10 +63,10 @@ def check_ikev1(case: Case) -> Mapping[str, Output]:
     if not case.has("ni"):
         return _ikev1_expansions(prf, case)
     auth = case.raw("auth")
-    if not isinstance(auth, int) and case.text("auth") not in _AUTH:
+    if (isinstance(auth, bool) or not isinstance(auth, int)) and case.text("auth") not in _AUTH:
         raise VectorFileError(f"{case.file}: case {case.id!r}: field 'auth' must be a "
                               f"method number or one of {sorted(_AUTH)}")
-    method = auth if isinstance(auth, int) else _AUTH[auth]
+    method = _AUTH[auth] if isinstance(auth, str) else auth
     ni, nr, g_xy = case.hex("ni"), case.hex("nr"), case.hex("g_xy")
     cky_i, cky_r = case.hex("cky_i"), case.hex("cky_r")
     keys = v1.derive_phase1(prf, method, ni, nr, g_xy, cky_i, cky_r,
