@@ -76,7 +76,7 @@ def only_secmob(fn: Callable[[], object]) -> None:
         fn()
 
 
-def refused(fn: Callable[[], object]) -> bool:
+def refused_before_authentication(fn: Callable[[], object]) -> bool:
     """Whether ``fn`` refused its packet before authenticating it (anything but a
     SecmobError fails the test). Such a refusal must leave no trace."""
     try:
@@ -278,7 +278,7 @@ def test_engine_inbound(which: int, draw: st.DataObject) -> None:
         _, receiver = pair(cipher or None, integrity, ah=ah_alg)
     data = draw.draw(wire_input(st.just(packet), 120))
     only_secmob(lambda: pair(cipher or None, integrity, ah=ah_alg)[0].outbound(data, now=0))
-    if refused(lambda: receiver.inbound(data, now=0)):
+    if refused_before_authentication(lambda: receiver.inbound(data, now=0)):
         receiver.inbound(packet, now=0)  # nothing was lost: the genuine packet still passes
 
 
@@ -302,7 +302,7 @@ def test_esp_unprotect(suite: tuple[str, str | None], esn: bool, draw: st.DataOb
     sender = _sa(0x1001, Protocol.ESP, *suite, esn, Direction.OUTBOUND)
     valid = esp.protect(sender, 17, b"payload", now=0, rng=bytes)
     data = draw.draw(wire_input(st.just(valid), 100))
-    if refused(lambda: esp.unprotect(sa, data, now=0)):
+    if refused_before_authentication(lambda: esp.unprotect(sa, data, now=0)):
         esp.unprotect(sa, valid, now=0)
 
 
@@ -313,7 +313,7 @@ def test_ah_unprotect(integrity: str, esn: bool, ipv6: bool, draw: st.DataObject
     sender = _sa(0x2002, Protocol.AH, None, integrity, esn, Direction.OUTBOUND)
     valid = ah.protect(sender, 17, b"", b"after", now=0, ipv6=ipv6) + b"after"
     data = draw.draw(wire_input(st.just(valid), 100))
-    if refused(lambda: ah.unprotect(sa, b"", data, now=0, ipv6=ipv6)):
+    if refused_before_authentication(lambda: ah.unprotect(sa, b"", data, now=0, ipv6=ipv6)):
         ah.unprotect(sa, b"", valid, now=0, ipv6=ipv6)
 
 
