@@ -252,11 +252,14 @@ def _engine_samples() -> list[tuple[str, str | None, str | None, bytes]]:
         packet = sender.outbound(udp6(), now=0).packet
         assert packet is not None
         out.append((cipher, integrity, None, packet))
-    for ah_alg in ("sha1", "sha256", "aesxcbc", "aes128gmac"):
-        sender, _ = pair(None, ah=ah_alg)
+    for cipher, integrity, ah_alg in ((None, None, "sha1"), (None, None, "sha256"),
+                                      (None, None, "aesxcbc"), (None, None, "aes128gmac"),
+                                      ("aes128", "sha1", "sha256"),
+                                      ("aes128gcm16", None, "sha1")):
+        sender, _ = pair(cipher, integrity, ah=ah_alg)
         packet = sender.outbound(udp6(), now=0).packet
         assert packet is not None
-        out.append(("", None, ah_alg, packet))
+        out.append((cipher or "", integrity, ah_alg, packet))
     sender, _ = pair("aes128", "sha1", mode=Mode.TUNNEL, tunnel=("192.0.2.9", "192.0.2.8"),
                      a="192.0.2.1", b="192.0.2.2")
     packet = sender.outbound(udp4(), now=0).packet
