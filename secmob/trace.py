@@ -19,6 +19,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, TypeAlias
 
+from secmob.errors import UsageError
+
 __all__ = ["Recorder", "Step", "TraceValue", "Tracer", "emit"]
 
 TraceValue: TypeAlias = "bytes | int | str"
@@ -26,7 +28,12 @@ TraceValue: TypeAlias = "bytes | int | str"
 
 @dataclass(frozen=True)
 class Step:
-    """One reported step of a computation."""
+    """One reported step of a computation.
+
+    The values (often keys) are in :attr:`inputs` and :attr:`output`, and in
+    :meth:`to_json` and the :mod:`secmob.explain` renderings; ``repr`` names
+    the inputs without their values.
+    """
 
     name: str
     formula: str
@@ -34,6 +41,10 @@ class Step:
     inputs: Mapping[str, TraceValue]
     output: TraceValue
     note: str = ""
+
+    def __repr__(self) -> str:
+        return (f"Step({self.name!r}, {self.formula!r}, {self.rfc!r}, "
+                f"inputs {list(self.inputs)} (values hidden))")
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready dict with byte strings as lowercase hex."""
@@ -57,9 +68,9 @@ class Tracer(Protocol):
     def step(self, step: Step) -> None: ...
 
 
-@dataclass
+@dataclass(repr=False)
 class Recorder:
-    """A tracer that records every step in order."""
+    """A tracer that records every step in order (``repr`` lists their names only)."""
 
     steps: list[Step] = field(default_factory=list)
 
@@ -72,12 +83,17 @@ class Recorder:
     def __len__(self) -> int:
         return len(self.steps)
 
+    def __repr__(self) -> str:
+        return f"Recorder({[s.name for s in self.steps]})"
+
     def find(self, name: str) -> Step:
-        """The first recorded step called ``name`` (``KeyError`` if none)."""
+        """The first recorded step called ``name``
+        (:class:`~secmob.errors.UsageError` if none)."""
         for s in self.steps:
             if s.name == name:
                 return s
-        raise KeyError(name)
+        raise UsageError(f"no step named {name!r} was recorded; recorded: "
+                         f"{', '.join(dict.fromkeys(s.name for s in self.steps)) or 'none'}")
 
 
 def emit(

@@ -113,6 +113,32 @@ def test_quick_mode_hashes() -> None:
     assert v1.informational_hash(SHA1, a, mid, b"N") == h1(a, m + b"N")
 
 
+@pytest.mark.parametrize("mid", [-1, 1 << 32])
+def test_message_id_outside_32_bits_is_a_usage_error(mid: int) -> None:
+    for call in (lambda: v1.quick_hash1(SHA1, b"a", mid, b""),
+                 lambda: v1.quick_hash2(SHA1, b"a", mid, NI, b""),
+                 lambda: v1.quick_hash3(SHA1, b"a", mid, NI, NR),
+                 lambda: v1.informational_hash(SHA1, b"a", mid, b""),
+                 lambda: v1.phase2_iv(hashlib.sha1, bytes(16), mid, 16)):
+        with pytest.raises(UsageError, match="Message ID"):
+            call()
+
+
+def test_expansion_length_is_bounded() -> None:
+    assert len(v1.expand(SHA1, b"k", b"\x00", v1.MAX_EXPANSION)) == v1.MAX_EXPANSION
+    for length in (-1, v1.MAX_EXPANSION + 1, 1 << 70):
+        with pytest.raises(UsageError, match="cannot expand"):
+            v1.encryption_key(SHA1, b"skeyid_e", length)
+        with pytest.raises(UsageError, match="cannot expand"):
+            v1.keymat(SHA1, b"d", 3, bytes(4), NI, NR, length)
+
+
+@pytest.mark.parametrize("protocol", [-1, 256])
+def test_keymat_protocol_outside_one_octet_is_a_usage_error(protocol: int) -> None:
+    with pytest.raises(UsageError, match="protocol"):
+        v1.keymat(SHA1, b"d", protocol, bytes(4), NI, NR, 20)
+
+
 @pytest.mark.parametrize("g_qm", [None, b"\x42" * 96])
 def test_keymat_expansion(g_qm: bytes | None) -> None:
     d, spi = b"skeyid_d", b"\x00\x00\x12\x34"

@@ -338,3 +338,17 @@ def test_direct_ah_fast_path_equals_the_general_path(
                / scapy_ipsec.AH(spi=0x1234, seq=7, nh=59, icv=icv, payloadlen=ah_words + 1)
                / payload)
     assert ah_icv_input(v4) == ah_icv_input(IPv4Packet.parse(v4, decode_upper=False))
+
+
+@pytest.mark.parametrize("version", [4, 6])
+def test_ah_shorter_than_its_fixed_part_is_a_decode_error(version: int) -> None:
+    """Payload Len 0 says 8 octets, less than AH's 12 fixed ones (RFC 4302 §2.2)."""
+    ah = bytes([17, 0, 0, 0]) + (0x1001).to_bytes(4, "big") + bytes(48)
+    if version == 6:
+        packet = bytes([0x60, 0, 0, 0]) + len(ah).to_bytes(2, "big") + bytes([51, 64])
+        packet += bytes(32) + ah
+    else:
+        packet = bytes([0x45, 0]) + (20 + len(ah)).to_bytes(2, "big") + bytes(4)
+        packet += bytes([64, 51, 0, 0]) + bytes(8) + ah
+    with pytest.raises(DecodeError):
+        ah_icv_input(packet)

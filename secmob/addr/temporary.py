@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from secmob.addr._prf import MAX_ATTEMPTS, PRF, HashedIID, acceptable, rid_iid
 from secmob.addr.iid import U_BIT, PrefixLike, check_iid, prefix64
@@ -71,10 +71,11 @@ def _rng_bytes(rng: Callable[[int], bytes], n: int) -> bytes:
 @dataclass(frozen=True)
 class HistoryIID:
     """Result of :func:`rfc4941_iid`: the temporary IID, the history value to
-    store for next time (RFC 4941 §3.2.1 step 6) and the MD5 rounds used."""
+    store for next time (RFC 4941 §3.2.1 step 6) and the MD5 rounds used. The
+    history value predicts every later IID, so the repr leaves it out."""
 
     iid: bytes
-    history: bytes
+    history: bytes = field(repr=False)
     rounds: int
 
 

@@ -23,6 +23,7 @@ from secmob.errors import UsageError
 from secmob.trace import Tracer, emit
 
 __all__ = [
+    "MAX_EXPANSION",
     "AuthMethod",
     "Phase1Keys",
     "derive_phase1",
@@ -176,12 +177,18 @@ def hash_r(prf: PRFAlgorithm, skeyid_: bytes, g_xi: bytes, g_xr: bytes, cky_i: b
                   "SAi_b": sai_b, "IDir_b": idir_b})
 
 
+MAX_EXPANSION = 0xFFFF
+"""The longest key :func:`expand` produces. RFC 2409 sets no limit; key lengths are
+16-bit attribute values (Appendix A), so a longer request is a caller's error
+and is refused instead of looping for ever."""
+
+
 def expand(prf: PRFAlgorithm, key: bytes, first: bytes, length: int, seed: bytes = b"") -> bytes:
     """``K1 | K2 | ...`` truncated to ``length``: ``K1 = prf(key, first)`` and
     ``Kn = prf(key, Kn-1 | seed)`` (Appendix B uses ``seed = b""``; §5.5 KEYMAT
-    uses the KEYMAT seed)."""
-    if length < 0:
-        raise UsageError(f"cannot expand to {length} octets")
+    uses the KEYMAT seed). ``length`` is at most :data:`MAX_EXPANSION` octets."""
+    if not 0 <= length <= MAX_EXPANSION:
+        raise UsageError(f"cannot expand to {length} octets (0..{MAX_EXPANSION})")
     out = bytearray()
     block = prf.compute(key, first)
     out += block
@@ -199,7 +206,7 @@ def encryption_key(prf: PRFAlgorithm, skeyid_e: bytes, key_length: int,
     otherwise ``K = K1 | K2 | ...`` with ``K1 = prf(SKEYID_e, 0)`` and
     ``Kn = prf(SKEYID_e, Kn-1)`` (``0`` being the single octet 0x00).
     """
-    if key_length <= len(skeyid_e):
+    if 0 <= key_length <= len(skeyid_e):
         key = skeyid_e[:key_length]
         formula = f"first {key_length} octets of SKEYID_e"
     else:
@@ -223,6 +230,13 @@ def phase1_iv(hash_fn: HashFn, g_xi: bytes, g_xr: bytes, block_size: int,
     return iv
 
 
+def _message_id(message_id: int) -> bytes:
+    """The 4-octet Message ID field (RFC 2408 §3.1); ``UsageError`` outside 0..2^32-1."""
+    if not 0 <= message_id <= 0xFFFFFFFF:
+        raise UsageError(f"Message ID must be 0..2^32-1, got {message_id}")
+    return message_id.to_bytes(4, "big")
+
+
 def last_block(ciphertext: bytes, block_size: int) -> bytes:
     """The last cipher block of a message: the IV of the next one (RFC 2409 Appendix B)."""
     if block_size <= 0 or len(ciphertext) < block_size or len(ciphertext) % block_size:
@@ -236,7 +250,7 @@ def phase2_iv(hash_fn: HashFn, last_phase1_block: bytes, message_id: int, block_
     """The IV of a phase 2 (Quick Mode / Informational) exchange:
     ``hash(last phase-1 CBC output block | M-ID)`` truncated to the block size
     (RFC 2409 Appendix B)."""
-    mid = message_id.to_bytes(4, "big")
+    mid = _message_id(message_id)
     iv = hash_fn(last_phase1_block + mid)[:block_size]
     if tracer is not None:
         emit(tracer, "phase 2 IV", "hash(last phase-1 CBC output block | M-ID)",
@@ -249,7 +263,7 @@ def quick_hash1(prf: PRFAlgorithm, skeyid_a: bytes, message_id: int, after_hash:
     """Quick Mode HASH(1) = prf(SKEYID_a, M-ID | SA | Ni [| KE] [| IDci | IDcr])
     (RFC 2409 §5.5); ``after_hash`` is the message after the HASH payload, payload
     headers included."""
-    mid = message_id.to_bytes(4, "big")
+    mid = _message_id(message_id)
     return _step(tracer, prf, "HASH(1)", "prf(SKEYID_a, M-ID | SA | Ni [| KE] [| IDci | IDcr])",
                  "RFC 2409 §5.5", skeyid_a, mid + after_hash,
                  {"M-ID": mid, "payloads": after_hash})
@@ -259,7 +273,7 @@ def quick_hash2(prf: PRFAlgorithm, skeyid_a: bytes, message_id: int, ni_b: bytes
                 after_hash: bytes, tracer: Tracer | None = None) -> bytes:
     """Quick Mode HASH(2) = prf(SKEYID_a, M-ID | Ni_b | SA | Nr [| KE] [| IDci | IDcr])
     (RFC 2409 §5.5)."""
-    mid = message_id.to_bytes(4, "big")
+    mid = _message_id(message_id)
     return _step(tracer, prf, "HASH(2)",
                  "prf(SKEYID_a, M-ID | Ni_b | SA | Nr [| KE] [| IDci | IDcr])",
                  "RFC 2409 §5.5", skeyid_a, mid + ni_b + after_hash,
@@ -269,7 +283,7 @@ def quick_hash2(prf: PRFAlgorithm, skeyid_a: bytes, message_id: int, ni_b: bytes
 def quick_hash3(prf: PRFAlgorithm, skeyid_a: bytes, message_id: int, ni_b: bytes,
                 nr_b: bytes, tracer: Tracer | None = None) -> bytes:
     """Quick Mode HASH(3) = prf(SKEYID_a, 0 | M-ID | Ni_b | Nr_b) (RFC 2409 §5.5)."""
-    mid = message_id.to_bytes(4, "big")
+    mid = _message_id(message_id)
     return _step(tracer, prf, "HASH(3)", "prf(SKEYID_a, 0 | M-ID | Ni_b | Nr_b)",
                  "RFC 2409 §5.5", skeyid_a, b"\x00" + mid + ni_b + nr_b,
                  {"M-ID": mid, "Ni_b": ni_b, "Nr_b": nr_b})
@@ -278,7 +292,7 @@ def quick_hash3(prf: PRFAlgorithm, skeyid_a: bytes, message_id: int, ni_b: bytes
 def informational_hash(prf: PRFAlgorithm, skeyid_a: bytes, message_id: int, after_hash: bytes,
                        tracer: Tracer | None = None) -> bytes:
     """Informational HASH(1) = prf(SKEYID_a, M-ID | N/D) (RFC 2409 §5.7)."""
-    mid = message_id.to_bytes(4, "big")
+    mid = _message_id(message_id)
     return _step(tracer, prf, "HASH(1) informational", "prf(SKEYID_a, M-ID | N/D)",
                  "RFC 2409 §5.7", skeyid_a, mid + after_hash, {"M-ID": mid, "N/D": after_hash})
 
@@ -296,6 +310,8 @@ def keymat(prf: PRFAlgorithm, skeyid_d: bytes, protocol: int, spi: bytes, ni_b: 
     the two directions get different KEYMAT. ``g_qm_xy`` is the Quick Mode
     (PFS) shared secret, when a KE payload was exchanged.
     """
+    if not 0 <= protocol <= 255:
+        raise UsageError(f"protocol must be one octet (0-255), got {protocol}")
     seed = (g_qm_xy or b"") + bytes([protocol]) + spi + ni_b + nr_b
     out = expand(prf, skeyid_d, seed, length, seed)
     if tracer is not None:

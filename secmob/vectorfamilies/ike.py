@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from secmob.algorithms import PRFS, PRFAlgorithm
+from secmob.errors import VectorFileError
 from secmob.ike import ikev1_keys as v1
 from secmob.ike import ikev2 as v2
 from secmob.vectors import Case, Output, family
@@ -62,7 +63,10 @@ def check_ikev1(case: Case) -> Mapping[str, Output]:
     if not case.has("ni"):
         return _ikev1_expansions(prf, case)
     auth = case.raw("auth")
-    method = auth if isinstance(auth, int) else _AUTH[case.text("auth")]
+    if (isinstance(auth, bool) or not isinstance(auth, int)) and case.text("auth") not in _AUTH:
+        raise VectorFileError(f"{case.file}: case {case.id!r}: field 'auth' must be a "
+                              f"method number or one of {sorted(_AUTH)}")
+    method = _AUTH[auth] if isinstance(auth, str) else auth
     ni, nr, g_xy = case.hex("ni"), case.hex("nr"), case.hex("g_xy")
     cky_i, cky_r = case.hex("cky_i"), case.hex("cky_r")
     keys = v1.derive_phase1(prf, method, ni, nr, g_xy, cky_i, cky_r,

@@ -59,6 +59,21 @@ def _queue_rng(chunks: list[bytes]) -> rr.Rng:
     return rng
 
 
+def _list(case: Case, field: str) -> list[Any]:
+    value = case.raw(field)
+    if not isinstance(value, list) or not value:
+        raise VectorFileError(f"{case.file}: case {case.id!r}: field {field!r} "
+                              "must be a non-empty list")
+    return value
+
+
+def _entry(case: Case, field: str, index: int, value: object) -> Case:
+    """Entry ``index`` of ``field`` as a Case of its own, read with the same checked
+    accessors (an object's members by name, anything else as ``value``)."""
+    data = value if isinstance(value, dict) else {"value": value}
+    return Case(case.file, case.family, {**data, "id": f"{case.id} {field}[{index}]"})
+
+
 def _rr_token(case: Case) -> Mapping[str, Output]:
     fn = rr.home_keygen_token if case.text("kind") == "home-token" else rr.care_of_keygen_token
     return {"token": fn(case.hex("kcn"), case.hex("address"), case.hex("nonce"))}
@@ -94,16 +109,17 @@ def _rr_binding_update(case: Case) -> Mapping[str, Output]:
 
 
 def _rr_nonce_check(case: Case) -> Mapping[str, Output]:
-    nonces = [bytes.fromhex(h) for h in case.raw("nonces")]
+    nonces = [_entry(case, "nonces", i, h).hex("value")
+               for i, h in enumerate(_list(case, "nonces"))]
     table_owner = rr.Correspondent(bytes(16), _queue_rng([case.hex("kcn"), *nonces]),
                                    nonce_length=len(nonces[0]))
-    for t in case.raw("created"):  # more than 30 s apart: each issue makes a new nonce
-        table_owner.nonces.issue(float(t))
-    care_index = case.raw("care_of_nonce_index")
+    for i, t in enumerate(_list(case, "created")):  # more than 30 s apart: each makes a nonce
+        table_owner.nonces.issue(float(_entry(case, "created", i, t).num("value")))
+    care_index = (None if case.raw("care_of_nonce_index") is None
+                  else case.num("care_of_nonce_index"))
     try:
         table_owner.binding_key(bytes(16), bytes(16), case.num("home_nonce_index"),
-                                None if care_index is None else int(care_index),
-                                float(case.num("now")))
+                                care_index, float(case.num("now")))
     except NonceExpired as exc:
         if case.flag("raise", False):
             raise
@@ -149,28 +165,52 @@ def check_mobility_header(case: Case) -> Mapping[str, Output]:
     return out
 
 
-def _prefix(text: str) -> tuple[bytes, int]:
-    p, n = text.split("/")
-    return bytes.fromhex(p), int(n)
+def _prefix(case: Case, field: str, index: int, text: object) -> tuple[bytes, int]:
+    entry = _entry(case, field, index, text)
+    p, _, n = entry.text("value").partition("/")
+    if not n.isdigit():
+        raise VectorFileError(f"{case.file}: case {case.id!r}: field {field!r}: "
+                              f"{text!r} is not \"hex/length\"")
+    return _entry(case, field, index, p).hex("value"), int(n)
+
+
+_CACHE_FIELDS = {"capacity", "home_agent", "mobile_routers", "authorized"}
 
 
 @family("binding")
 def check_binding(case: Case) -> Mapping[str, Output]:
-    cfg: dict[str, Any] = dict(case.raw("cache")) if case.has("cache") else {}
-    authorized = {bytes.fromhex(h): [_prefix(p) for p in ps]
-                  for h, ps in cfg.pop("authorized", {}).items()}
-    cache = BindingCache(authorized_prefixes=authorized, **cfg)
-    updates = case.raw("updates")
+    cfg = _entry(case, "cache", 0, case.raw("cache") if case.has("cache") else {})
+    allowed = cfg.raw("authorized") if cfg.has("authorized") else {}
+    if set(cfg.data) - _CACHE_FIELDS - {"id"} or not isinstance(allowed, dict):
+        raise VectorFileError(f"{case.file}: case {case.id!r}: field 'cache' must be an "
+                              f"object of {sorted(_CACHE_FIELDS)}, 'authorized' an object")
+    authorized: dict[bytes, list[tuple[bytes, int]]] = {}
+    for h, ps in allowed.items():
+        if not isinstance(ps, list):
+            raise VectorFileError(f"{case.file}: case {case.id!r}: field 'authorized' maps a "
+                                  "home address to a list of \"hex/length\" prefixes")
+        home = _entry(case, "authorized", 0, h).hex("value")
+        authorized[home] = [_prefix(case, "authorized", i, p) for i, p in enumerate(ps)]
+    cache = BindingCache(capacity=cfg.num("capacity", 1 << 20),
+                         home_agent=cfg.flag("home_agent", False),
+                         mobile_routers=cfg.flag("mobile_routers", False),
+                         authorized_prefixes=authorized)
+    updates = _list(case, "updates")
     result: dict[str, Output] = {}
-    for i, u in enumerate(updates):
-        opts = tuple(MobileNetworkPrefix(n, p) for p, n in map(_prefix, u.get("prefixes", [])))
-        bu = mh.BindingUpdate(sequence=u["sequence"], lifetime=u["lifetime"], ack=True,
-                              home_registration=u.get("home_registration", False),
-                              mobile_router=u.get("mobile_router", False), options=opts)
+    for i, raw in enumerate(updates):
+        u = _entry(case, "updates", i, raw)
+        prefixes = u.raw("prefixes") if u.has("prefixes") else []
+        if not isinstance(prefixes, list):
+            raise VectorFileError(f"{case.file}: case {u.id!r}: field 'prefixes' must be a list")
+        opts = tuple(MobileNetworkPrefix(n, p) for p, n in
+                     (_prefix(u, "prefixes", k, t) for k, t in enumerate(prefixes)))
+        bu = mh.BindingUpdate(sequence=u.num("sequence"), lifetime=u.num("lifetime"), ack=True,
+                              home_registration=u.flag("home_registration", False),
+                              mobile_router=u.flag("mobile_router", False), options=opts)
         try:
-            acc = cache.update(bu, home_address=bytes.fromhex(u["home_address"]),
-                               care_of_address=bytes.fromhex(u["care_of_address"]),
-                               now=float(u.get("now", 0)))
+            acc = cache.update(bu, home_address=u.hex("home_address"),
+                               care_of_address=u.hex("care_of_address"),
+                               now=float(u.num("now", 0)))
         except BindingError as exc:
             if i != len(updates) - 1:
                 raise

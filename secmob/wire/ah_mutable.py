@@ -99,12 +99,12 @@ def _directly_after_ip_header(data: bytes) -> bytes | None:
     n = len(data)
     if n >= 52 and data[0] >> 4 == 6 and data[6] == 51 and (data[4] << 8 | data[5]) + 40 == n:
         end = 40 + (data[41] + 2) * 4
-        if end <= n:
+        if 52 <= end <= n:  # a shorter AH is malformed: the general path says so
             return b"".join((b"\x60\x00\x00\x00", data[4:7], b"\x00", data[8:52],
                              bytes(end - 52), data[end:]))
     elif n >= 32 and data[0] == 0x45 and data[9] == 51 and (data[2] << 8 | data[3]) == n:
         end = 20 + (data[21] + 2) * 4
-        if end <= n:
+        if 32 <= end <= n:
             return b"".join((data[:1], b"\x00", data[2:6], b"\x00\x00\x00", data[9:10],
                              b"\x00\x00", data[12:32], bytes(end - 32), data[end:]))
     return None
