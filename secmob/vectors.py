@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from secmob import errors
-from secmob.errors import SecmobError, VectorFileError
+from secmob.errors import SecmobError, UsageError, VectorFileError
 
 __all__ = [
     "Case",
@@ -58,7 +58,7 @@ def family(name: str) -> Callable[[Family], Family]:
 
     def deco(fn: Family) -> Family:
         if name in _FAMILIES:
-            raise ValueError(f"vector family {name!r} registered twice")
+            raise UsageError(f"vector family {name!r} registered twice")
         _FAMILIES[name] = fn
         return fn
 

@@ -61,3 +61,8 @@ def test_duplicate_registration_is_refused() -> None:
     reg.register(alg)
     with pytest.raises(ValueError):
         reg.register(alg)
+
+
+def test_booleans_are_not_transform_ids() -> None:
+    with pytest.raises(UnsupportedAlgorithm):
+        INTEGRITY.get(True)

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from secmob.errors import UnsupportedAlgorithm
+from secmob.errors import UnsupportedAlgorithm, UsageError
 
 __all__ = ["IKEV1_TABLES", "Choice", "Registry", "Transform"]
 
@@ -78,11 +78,11 @@ class Registry(Generic[T]):
     def register(self, entry: T, *aliases: str | tuple[str, int]) -> T:
         """Add ``entry``; ``aliases`` are names, or ``(keyword, key_size)`` pairs."""
         if entry.ikev2_id in self._by_id:
-            raise ValueError(f"{self.kind}: IKEv2 id {entry.ikev2_id} registered twice")
+            raise UsageError(f"{self.kind}: IKEv2 id {entry.ikev2_id} registered twice")
         self._by_id[entry.ikev2_id] = entry
         for table, number in entry.ikev1_ids.items():
             if table not in IKEV1_TABLES:
-                raise ValueError(f"{self.kind}: unknown IKEv1 table {table!r}")
+                raise UsageError(f"{self.kind}: unknown IKEv1 table {table!r}")
             self._by_ikev1[(table, number)] = entry
         self._alias(entry.name, Choice(entry))
         for alias in aliases:
@@ -95,7 +95,7 @@ class Registry(Generic[T]):
     def _alias(self, name: str, choice: Choice[T]) -> None:
         key = _norm(name)
         if key in self._by_name and self._by_name[key] != choice:
-            raise ValueError(f"{self.kind}: name {name!r} registered twice")
+            raise UsageError(f"{self.kind}: name {name!r} registered twice")
         self._by_name[key] = choice
 
     # -- look-ups -------------------------------------------------------------
@@ -104,6 +104,8 @@ class Registry(Generic[T]):
         """The entry with IKEv2 transform id ``key``, or named ``key``."""
         if isinstance(key, str):
             return self.choose(key).algorithm
+        if isinstance(key, bool):  # True == 1 would silently select id 1
+            raise UnsupportedAlgorithm(f"{key!r} is not a {self.kind} transform id")
         try:
             return self._by_id[key]
         except KeyError:

@@ -14,6 +14,7 @@ import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from secmob.errors import UsageError
 from secmob.explain.render import FORMATS, render
 from secmob.trace import Recorder
 
@@ -52,7 +53,7 @@ def topic(
         run: Callable[[argparse.Namespace], Recorder],
     ) -> Callable[[argparse.Namespace], Recorder]:
         if name in _TOPICS:
-            raise ValueError(f"explain topic {name!r} registered twice")
+            raise UsageError(f"explain topic {name!r} registered twice")
         _TOPICS[name] = Topic(name, help, configure, run)
         return run
 

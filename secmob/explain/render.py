@@ -6,6 +6,7 @@ import json
 import textwrap
 from collections.abc import Iterable
 
+from secmob.errors import UsageError
 from secmob.trace import Step, TraceValue
 
 __all__ = ["FORMATS", "render"]
@@ -58,4 +59,4 @@ def render(steps: Iterable[Step], fmt: str = "text") -> str:
         return _markdown(steps)
     if fmt == "text":
         return _text(steps)
-    raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
