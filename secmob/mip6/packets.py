@@ -70,16 +70,74 @@ def show(address: bytes) -> str:
     return str(ipaddress.ip_address(address))
 
 
-@dataclass(frozen=True)
 class Event:
     """Something a node did or refused: ``kind`` is a short word
     (``"sent"``, ``"accepted"``, ``"refused"``, ``"discarded"``, ...),
-    ``status`` the Binding Acknowledgement / Binding Error status involved."""
+    ``status`` the Binding Acknowledgement / Binding Error status involved.
+
+    Immutable; equal when time, kind, detail and status are.
+    :meth:`deferred` makes one whose ``detail`` is formatted when first read,
+    so that a node's busy paths do not turn addresses into text nobody reads.
+    """
+
+    __slots__ = ("_parts", "_text", "kind", "status", "time")
 
     time: float
     kind: str
-    detail: str
-    status: int | None = None
+    status: int | None
+
+    def __init__(self, time: float, kind: str, detail: str, status: int | None = None) -> None:
+        _set = object.__setattr__
+        _set(self, "time", time)
+        _set(self, "kind", kind)
+        _set(self, "_text", detail)
+        _set(self, "_parts", ())
+        _set(self, "status", status)
+
+    @classmethod
+    def deferred(cls, time: float, kind: str, template: str, *parts: object,
+                 status: int | None = None) -> Event:
+        """An event whose detail is ``template.format(*parts)``, computed on
+        first read; ``bytes`` parts are addresses, shown in text form
+        (:func:`show`)."""
+        e = cls(time, kind, template, status)
+        object.__setattr__(e, "_parts", parts)
+        return e
+
+    @property
+    def detail(self) -> str:
+        """What happened, in words."""
+        if self._parts:
+            text = self._text.format(*(show(p) if isinstance(p, bytes) else p
+                                       for p in self._parts))
+            object.__setattr__(self, "_text", text)
+            object.__setattr__(self, "_parts", ())
+        return self._text
+
+    def _key(self) -> tuple[float, str, str, int | None]:
+        return (self.time, self.kind, self.detail, self.status)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Event)
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"Event(time={self.time!r}, kind={self.kind!r}, detail={self.detail!r}, "
+                f"status={self.status!r})")
+
+    def __reduce__(self) -> tuple[type[Event], tuple[float, str, str, int | None]]:
+        return (Event, self._key())
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
 
 
 @dataclass(frozen=True)
@@ -162,18 +220,29 @@ def forwarded(packet: bytes) -> bytes:
 class Arrival:
     """A received IPv6 packet as a Mobile IPv6 node sees it.
 
-    ``home_address`` is the Home Address option's address, ``routed_to`` the
-    type 2 Routing header's address (when it has a segment left), ``protocol``
-    the last Next Header (50 when ESP hides the rest) and ``payload`` the
-    upper-layer octets."""
+    ``data`` is the packet as received; ``home_address`` is the Home Address
+    option's address, ``routed_to`` the type 2 Routing header's address (when
+    it has a segment left), ``protocol`` the last Next Header (50 when ESP
+    hides the rest) and ``payload`` the upper-layer octets. :attr:`packet`
+    is the decoded packet."""
 
-    packet: IPv6Packet
+    data: bytes
     src: bytes
     dst: bytes
     home_address: bytes | None
     routed_to: bytes | None
     protocol: int
     payload: bytes
+
+    @property
+    def packet(self) -> IPv6Packet:
+        """The IPv6 header and extension headers of :attr:`data`, decoded
+        (on first use)."""
+        p: IPv6Packet | None = self.__dict__.get("_packet")
+        if p is None:
+            p = IPv6Packet.parse(self.data, decode_upper=False)
+            object.__setattr__(self, "_packet", p)
+        return p
 
     @property
     def source(self) -> bytes:
@@ -198,8 +267,62 @@ class Arrival:
     def without_mobility_headers(self) -> Arrival:
         """The same packet with the Home Address option and the routing
         header applied: source the home address, destination the final one."""
-        return dataclasses.replace(self, src=self.source, dst=self.destination,
-                                   home_address=None, routed_to=None)
+        return Arrival(self.data, self.source, self.destination, None, None, self.protocol,
+                       self.payload)
+
+
+_EXTENSIONS = frozenset({0, 43, 44, 50, 51, 60})  # RFC 8200 §4.1 headers IPv6Packet decodes
+_DSTOPTS, _ROUTING = 60, 43
+
+
+def _walk(packet: bytes) -> Arrival | None:
+    """The :class:`Arrival` of a well-formed packet whose extension headers
+    are only type 2 Routing headers (Segments Left 0 or 1) and Destination
+    Options headers, found from offsets without building header objects;
+    ``None`` for anything else (then :func:`parse` decodes it in full, and
+    raises what the full decoder raises). Accepts exactly what the full
+    decoder accepts for these headers and finds the same addresses."""
+    n = len(packet)
+    if n < 40 or packet[0] >> 4 != 6 or (packet[4] << 8 | packet[5]) != n - 40:
+        return None
+    nh, pos = packet[6], 40
+    home = routed = None
+    while nh in _EXTENSIONS:
+        if nh == _ROUTING:  # RFC 6275 §6.4: Hdr Ext Len 2, one address
+            if pos + 24 > n or packet[pos + 1] != 2 or packet[pos + 2] != 2:
+                return None
+            left = packet[pos + 3]
+            if left > 1:
+                return None
+            if left:
+                routed = packet[pos + 8:pos + 24]
+            nh, pos = packet[pos], pos + 24
+        elif nh == _DSTOPTS:  # RFC 8200 §4.2 TLVs; RFC 6275 §6.3 Home Address option
+            if pos + 2 > n:
+                return None
+            end = pos + 8 + packet[pos + 1] * 8
+            if end > n:
+                return None
+            i, found = pos + 2, None
+            while i < end:
+                kind = packet[i]
+                if kind == 0:  # Pad1
+                    i += 1
+                    continue
+                if i + 2 > end or i + 2 + packet[i + 1] > end:
+                    return None
+                if kind == 201:
+                    if packet[i + 1] != 16:
+                        return None
+                    if found is None:
+                        found = packet[i + 2:i + 18]
+                i += 2 + packet[i + 1]
+            if found is not None:
+                home = found
+            nh, pos = packet[pos], end
+        else:
+            return None
+    return Arrival(packet, packet[8:24], packet[24:40], home, routed, nh, packet[pos:])
 
 
 def parse(packet: bytes) -> Arrival:
@@ -208,6 +331,8 @@ def parse(packet: bytes) -> Arrival:
     Raises :class:`DecodeError` / :class:`~secmob.errors.Truncated` for a
     malformed packet, and :class:`DecodeError` for a type 2 Routing header with
     a Segments Left other than 0 or 1 (RFC 6275 §6.4)."""
+    if type(packet) is bytes and (quick := _walk(packet)) is not None:
+        return quick
     p = IPv6Packet.parse(packet, decode_upper=False)
     home = routed = None
     protocol = p.header.next_header
@@ -225,7 +350,9 @@ def parse(packet: bytes) -> Arrival:
             break
         protocol = h.next_header
     payload = p.payload if isinstance(p.payload, bytes) else p.payload.to_bytes()
-    return Arrival(p, p.header.src, p.header.dst, home, routed, protocol, payload)
+    a = Arrival(bytes(packet), p.header.src, p.header.dst, home, routed, protocol, payload)
+    object.__setattr__(a, "_packet", p)
+    return a
 
 
 # --------------------------------------------------------------------------

@@ -485,7 +485,7 @@ def verify_checksum(source: bytes, destination: bytes, mh: bytes) -> None:
         raise DecodeError(_HEADER, "checksum does not match the pseudo-header and contents", 4)
 
 
-def authenticated_data(mh: bytes) -> bytes:
+def authenticated_data(mh: bytes, message: MobilityMessage | None = None) -> bytes:
     """The "MH Data" of §6.2.7 for a Binding Update or Acknowledgement: the
     whole Mobility Header with the Checksum field taken as zero and the
     Authenticator excluded.
@@ -493,10 +493,12 @@ def authenticated_data(mh: bytes) -> bytes:
     The Binding Authorization Data option must be the last option, and the
     message ends with it (its 8n+2 alignment makes the Authenticator end on an
     8-octet boundary), so the Authenticator is the final 12 octets.
+    ``message`` is ``mh`` already decoded by the caller (:func:`decode`), so
+    that it is not decoded twice.
     Raises :class:`DecodeError` when ``mh`` does not decode or carries no
     Binding Authorization Data option.
     """
-    msg = decode(mh)
+    msg = decode(mh) if message is None else message
     if not msg.options or not isinstance(msg.options[-1], BindingAuthorizationData):
         raise DecodeError(
             type(msg).NAME if not isinstance(msg, UnknownMessage) else _HEADER,
