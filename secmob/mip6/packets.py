@@ -85,6 +85,8 @@ class Event:
     time: float
     kind: str
     status: int | None
+    _text: str
+    _parts: tuple[object, ...]
 
     def __init__(self, time: float, kind: str, detail: str, status: int | None = None) -> None:
         _set = object.__setattr__
@@ -350,9 +352,10 @@ def parse(packet: bytes) -> Arrival:
             break
         protocol = h.next_header
     payload = p.payload if isinstance(p.payload, bytes) else p.payload.to_bytes()
-    a = Arrival(bytes(packet), p.header.src, p.header.dst, home, routed, protocol, payload)
-    object.__setattr__(a, "_packet", p)
-    return a
+    arrival = Arrival(bytes(packet), p.header.src, p.header.dst, home, routed, protocol,
+                      payload)
+    object.__setattr__(arrival, "_packet", p)
+    return arrival
 
 
 # --------------------------------------------------------------------------

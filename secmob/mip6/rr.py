@@ -188,6 +188,7 @@ def sign_message(message: _Signed, kbm: bytes, care_of_address: bytes, correspon
     bytes with the checksum computed over ``source``/``destination`` (see
     :mod:`secmob.wire.mobility` for which addresses).
     """
+    draft: _Signed
     draft, tag, wire = _sign(message, kbm, care_of_address, correspondent, source, destination,
                              tracer)
     signed: _Signed = replace(draft, options=(*draft.options[:-1], BindingAuthorizationData(tag)),
