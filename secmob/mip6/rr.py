@@ -419,12 +419,19 @@ class Correspondent:
         msg = mh.decode(data) if message is None else message
         if not isinstance(msg, mh.BindingUpdate):
             raise DecodeError(type(msg).NAME, "expected a Binding Update", 2)
-        indices = msg.option(NonceIndices)
-        bad = msg.option(BindingAuthorizationData)
+        indices: NonceIndices | None = None  # the first option of each kind
+        bad: BindingAuthorizationData | None = None
+        alt: AlternateCareOfAddress | None = None
+        for o in reversed(msg.options):
+            if isinstance(o, NonceIndices):
+                indices = o
+            elif isinstance(o, BindingAuthorizationData):
+                bad = o
+            elif isinstance(o, AlternateCareOfAddress):
+                alt = o
         if indices is None or bad is None:
             raise IntegrityError("a correspondent Binding Update must carry the Nonce Indices "
                                  "and Binding Authorization Data options (RFC 6275 §9.5.1)")
-        alt = msg.option(AlternateCareOfAddress)
         care_of = alt.address if alt is not None else source_address
         dereg = msg.lifetime == 0  # §9.5.1: only a zero Lifetime deletes
         kbm, learned = self._binding_key(
