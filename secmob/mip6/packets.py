@@ -23,13 +23,21 @@ from __future__ import annotations
 import dataclasses
 import enum
 import ipaddress
+import struct
 from dataclasses import dataclass
 from typing import Protocol
 
 from secmob.errors import DecodeError, UsageError
 from secmob.wire import mobility as mh
 from secmob.wire.ipv6 import (
+    AH_NH,
+    DSTOPTS,
     ESP,
+    ESP_NH,
+    FRAGMENT,
+    HOPOPT,
+    NO_NEXT_HEADER,
+    ROUTING,
     DestinationOptions,
     ExtensionHeader,
     IPv6Header,
@@ -37,7 +45,7 @@ from secmob.wire.ipv6 import (
     RoutingType2,
 )
 from secmob.wire.l4 import Segment
-from secmob.wire.options import HomeAddressOption, layout_options
+from secmob.wire.options import HomeAddressOption, encode_options, layout_options
 
 __all__ = [
     "IPV6_IN_IPV6",
@@ -168,6 +176,9 @@ def build(src: bytes, dst: bytes, payload: Segment | bytes, *, protocol: int | N
     Options header with a Home Address option (§6.3), in that order
     (§6.3: the option follows the routing header). The upper-layer checksum
     of a segment is computed over the home addresses (RFC 8200 §8.1)."""
+    if type(payload) is bytes and (quick := _assemble(src, dst, payload, protocol, home_address,
+                                                      routing_to, hop_limit)) is not None:
+        return quick
     chain: list[ExtensionHeader] = []
     if routing_to is not None:
         chain.append(RoutingType2(0, 1, routing_to))
@@ -175,6 +186,36 @@ def build(src: bytes, dst: bytes, payload: Segment | bytes, *, protocol: int | N
         chain.append(DestinationOptions(0, layout_options((HomeAddressOption(home_address),))))
     return IPv6Packet.build(src, dst, chain, payload, protocol=protocol,
                             hop_limit=hop_limit).to_bytes()
+
+
+# The Destination Options header of :func:`build` after its first two octets:
+# the padding before the Home Address option and the option's type and length,
+# as layout_options places them (8n+6 alignment, RFC 6275 §6.3).
+_HAO_AREA = encode_options(layout_options((HomeAddressOption(bytes(16)),)))[:-16]
+_HAO_HEADER_LEN = (2 + len(_HAO_AREA) + 16) // 8 - 1
+_FIXED_HEADER = struct.Struct("!IHBB")
+
+
+def _assemble(src: bytes, dst: bytes, payload: bytes, protocol: int | None,
+              home_address: bytes | None, routing_to: bytes | None,
+              hop_limit: int) -> bytes | None:
+    """:func:`build` for a payload of bytes, written out directly; ``None``
+    when an argument is out of range (the general path then raises)."""
+    last = NO_NEXT_HEADER if protocol is None else protocol
+    if (len(src) != 16 or len(dst) != 16 or not 0 <= last <= 255 or not 0 <= hop_limit <= 255
+            or (home_address is not None and len(home_address) != 16)
+            or (routing_to is not None and len(routing_to) != 16)):
+        return None
+    body = payload
+    if home_address is not None:
+        body = bytes((last, _HAO_HEADER_LEN)) + _HAO_AREA + home_address + body
+        last = DSTOPTS
+    if routing_to is not None:  # RFC 6275 §6.4: Hdr Ext Len 2, type 2, Segments Left 1
+        body = bytes((last, 2, 2, 1, 0, 0, 0, 0)) + routing_to + body
+        last = ROUTING
+    if len(body) > 0xFFFF:
+        return None
+    return _FIXED_HEADER.pack(0x60000000, len(body), last, hop_limit) + src + dst + body
 
 
 def mobility_packet(src: bytes, dst: bytes, message: mh.MobilityMessage | bytes, *,
@@ -273,8 +314,8 @@ class Arrival:
                        self.payload)
 
 
-_EXTENSIONS = frozenset({0, 43, 44, 50, 51, 60})  # RFC 8200 §4.1 headers IPv6Packet decodes
-_DSTOPTS, _ROUTING = 60, 43
+# The extension headers IPv6Packet decodes (RFC 8200 §4.1, RFC 4302, RFC 4303).
+_EXTENSIONS = frozenset({HOPOPT, ROUTING, FRAGMENT, AH_NH, ESP_NH, DSTOPTS})
 
 
 def _walk(packet: bytes) -> Arrival | None:
@@ -290,7 +331,7 @@ def _walk(packet: bytes) -> Arrival | None:
     nh, pos = packet[6], 40
     home = routed = None
     while nh in _EXTENSIONS:
-        if nh == _ROUTING:  # RFC 6275 §6.4: Hdr Ext Len 2, one address
+        if nh == ROUTING:  # RFC 6275 §6.4: Hdr Ext Len 2, one address
             if pos + 24 > n or packet[pos + 1] != 2 or packet[pos + 2] != 2:
                 return None
             left = packet[pos + 3]
@@ -299,7 +340,7 @@ def _walk(packet: bytes) -> Arrival | None:
             if left:
                 routed = packet[pos + 8:pos + 24]
             nh, pos = packet[pos], pos + 24
-        elif nh == _DSTOPTS:  # RFC 8200 §4.2 TLVs; RFC 6275 §6.3 Home Address option
+        elif nh == DSTOPTS:  # RFC 8200 §4.2 TLVs; RFC 6275 §6.3 Home Address option
             if pos + 2 > n:
                 return None
             end = pos + 8 + packet[pos + 1] * 8

@@ -200,22 +200,35 @@ def _sign(message: _Signed, kbm: bytes, care_of_address: bytes, correspondent: b
           source: bytes, destination: bytes,
           tracer: Tracer | None) -> tuple[_Signed, bytes, bytes]:
     """:func:`sign_message` without the signed message object: the draft
-    (placeholder Authenticator), the Authenticator and the signed bytes.
+    (placeholder Authenticator), the Authenticator and the signed bytes."""
+    others: list[MobilityOption] = [
+        o for o in message.options if not isinstance(o, BindingAuthorizationData)]
+    draft: _Signed = replace(message, options=align_options((*others, _PLACEHOLDER),
+                                                            6 + message.FIXED))
+    return draft, *_sign_draft(draft, kbm, care_of_address, correspondent, source, destination,
+                                tracer)
+
+
+_PLACEHOLDER = BindingAuthorizationData(bytes(AUTHENTICATOR_LENGTH))
+# The options of a Binding Acknowledgement signed by a correspondent node (§9.5.4).
+_ACK_OPTIONS = align_options((_PLACEHOLDER,), 6 + mh.BindingAcknowledgement.FIXED)
+
+
+def _sign_draft(draft: mh.MobilityMessage, kbm: bytes, care_of_address: bytes,
+                correspondent: bytes, source: bytes, destination: bytes,
+                tracer: Tracer | None) -> tuple[bytes, bytes]:
+    """The Authenticator and the signed bytes of ``draft``, a message whose
+    options end with a placeholder Binding Authorization Data option.
 
     The draft is encoded once; the Authenticator, the last 12 octets
     (:func:`secmob.wire.mobility.authenticated_data`), is then written over
     the placeholder and the checksum computed over the result."""
-    others: list[MobilityOption] = [
-        o for o in message.options if not isinstance(o, BindingAuthorizationData)]
-    placeholder = BindingAuthorizationData(bytes(AUTHENTICATOR_LENGTH))
-    draft: _Signed = replace(message, options=align_options((*others, placeholder),
-                                                            6 + message.FIXED))
     raw = draft.to_bytes()
     data = mh.authenticated_data(raw, draft)
     tag = authenticator(kbm, care_of_address, correspondent, data, tracer)
     body = raw[:-AUTHENTICATOR_LENGTH] + tag
     checksum = mh.mh_checksum(source, destination, body)
-    return draft, tag, body[:4] + checksum.to_bytes(2, "big") + body[6:]
+    return tag, body[:4] + checksum.to_bytes(2, "big") + body[6:]
 
 
 # --------------------------------------------------------------------------
@@ -458,10 +471,10 @@ class Correspondent:
             raise UsageError(f"a Binding Acknowledgement with status {status} carries no "
                              "Binding Authorization Data (RFC 6275 §9.5.4); build it unsigned")
         ba = mh.BindingAcknowledgement(status=status, sequence=update.message.sequence,
-                                       lifetime=lifetime)
+                                       lifetime=lifetime, options=_ACK_OPTIONS)
         coa = update.home_address if update.deregistration else update.care_of_address
-        return _sign(ba, update.kbm, coa, self.address, self.address, update.home_address,
-                     tracer)[2]
+        return _sign_draft(ba, update.kbm, coa, self.address, self.address, update.home_address,
+                           tracer)[1]
 
 
 # --------------------------------------------------------------------------
