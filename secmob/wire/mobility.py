@@ -484,14 +484,24 @@ def _quick_options(data: bytes, i: int, end: int) -> tuple[MobilityOption, ...] 
         if kind == PadN.TYPE:
             out.append(PadN(data[body:i]))
         elif kind == NonceIndices.TYPE and i - body == NonceIndices.LENGTH:
-            out.append(NonceIndices(data[body] << 8 | data[body + 1],
-                                    data[body + 2] << 8 | data[body + 3]))
+            out.append(_filled(NonceIndices, {
+                "home_nonce_index": data[body] << 8 | data[body + 1],
+                "care_of_nonce_index": data[body + 2] << 8 | data[body + 3]}))
         elif kind == BindingAuthorizationData.TYPE and i == end and (
                 i - body == BindingAuthorizationData.LENGTH):
-            out.append(BindingAuthorizationData(data[body:i]))
+            out.append(_filled(BindingAuthorizationData, {"authenticator": data[body:i]}))
         else:
             return None
     return tuple(out)
+
+
+def _filled(cls: type[_O], fields: dict[str, Any]) -> _O:
+    """A frozen ``cls`` holding ``fields`` read from the wire: octets, 16-bit
+    words and slices of their exact lengths, within the ranges
+    ``__post_init__`` checks by construction, so the checks are not run again."""
+    obj = object.__new__(cls)
+    obj.__dict__.update(fields)
+    return obj
 
 
 def _decode_quick(data: bytes) -> MobilityMessage | None:
@@ -507,14 +517,12 @@ def _decode_quick(data: bytes) -> MobilityMessage | None:
     options = _quick_options(data, 6 + cls.FIXED, n)
     if options is None:
         return None
-    # Every field is an octet, a 16-bit word or a slice of its exact length read
-    # from ``data``, so the range checks of __post_init__ hold by construction;
-    # the frozen instance is filled directly instead of running them again.
-    msg = object.__new__(cls)
-    msg.__dict__.update(cls._parse_fixed(Reader(data, cls.NAME, 6, n)), options=options,
-                        payload_proto=data[0], reserved=data[3],
-                        checksum=data[4] << 8 | data[5])
-    return msg
+    fields = cls._parse_fixed(Reader(data, cls.NAME, 6, n))
+    fields["options"] = options
+    fields["payload_proto"] = data[0]
+    fields["reserved"] = data[3]
+    fields["checksum"] = data[4] << 8 | data[5]
+    return _filled(cls, fields)
 
 
 def decode(data: bytes) -> MobilityMessage:
