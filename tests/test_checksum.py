@@ -9,6 +9,16 @@ def test_rfc1071_example() -> None:
     assert internet_checksum(bytes.fromhex("0001f203f4f5f6f7")) == 0xFFFF - 0xDDF2
 
 
+def test_sums_that_fold_to_all_ones() -> None:
+    # 0001 + fffe = ffff: the one's complement sum is 0xffff (the checksum 0),
+    # while an all-zero buffer sums to 0 (the checksum 0xffff).
+    assert internet_checksum(bytes.fromhex("0001fffe")) == 0
+    assert internet_checksum(bytes.fromhex("ffffffff")) == 0
+    assert internet_checksum(bytes(6)) == 0xFFFF
+    assert internet_checksum(b"") == 0xFFFF
+    assert internet_checksum(b"\x01") == 0xFEFF  # odd length: padded with a zero octet
+
+
 @given(st.binary(max_size=300))
 def test_matches_scapy(data: bytes) -> None:
     from scapy.utils import checksum

@@ -297,9 +297,10 @@ class BindingCache:
         cap = self.max_home_lifetime if bu.home_registration else self.max_correspondent_lifetime
         lifetime = min(bu.lifetime, cap)
         flags = bu.flags >> 8 & (FLAG_A | FLAG_H | FLAG_L | FLAG_K | (FLAG_R if router else 0))
-        entry = BindingEntry.make(home_address, care_of_address,
-                                  now + lifetime * LIFETIME_UNIT, bu.sequence, lifetime, flags)
-        self._store(home_address, entry)
+        expires = now + lifetime * LIFETIME_UNIT
+        entry = BindingEntry(_RECORD.pack(expires, home_address, care_of_address, bu.sequence,
+                                          lifetime, flags))
+        self._store(home_address, entry, expires)
         if router:
             self._set_prefixes(home_address, routes)
         return Accepted(bu.sequence, lifetime, entry)
@@ -325,11 +326,12 @@ class BindingCache:
                 raise BindingError("mobile router not authorized for this prefix", 142)
         return keys
 
-    def _store(self, home_address: bytes, entry: BindingEntry) -> None:
+    def _store(self, home_address: bytes, entry: BindingEntry, expires: float) -> None:
         self._entries[home_address] = entry
-        self._in_use.pop(home_address, None)
+        if home_address in self._in_use:
+            del self._in_use[home_address]
         self._asked.discard(home_address)
-        key = math.ceil(_EXPIRES(entry)[0])
+        key = math.ceil(expires)
         bucket = self._buckets.get(key)
         if bucket is None:
             self._buckets[key] = [home_address]

@@ -207,7 +207,7 @@ class CorrespondentNode:
         try:
             ok = self.rr.verify_binding_update(a.payload, home_address=home,
                                                source_address=a.src, now=now,
-                                               tracer=self.tracer)
+                                               tracer=self.tracer, message=bu)
         except NonceExpired as exc:
             ba = mh.BindingAcknowledgement(status=exc.status, sequence=bu.sequence,
                                            lifetime=0).padded()
@@ -226,9 +226,14 @@ class CorrespondentNode:
                                          care_of_address=ok.care_of_address, now=now)
         except BindingError as exc:
             return self._refuse(a, ok, exc, now)
-        what = "deleted" if accepted.entry is None else f"lifetime {accepted.lifetime}"
-        self._note(now, "accepted", f"binding {show(home)} -> {show(ok.care_of_address)}, "
-                                    f"sequence {bu.sequence}, {what}", 0)
+        if accepted.entry is None:
+            self.events.append(Event.deferred(now, "accepted", "binding {} -> {}, sequence {}, "
+                                              "deleted", home, ok.care_of_address, bu.sequence,
+                                              status=0))
+        else:
+            self.events.append(Event.deferred(now, "accepted", "binding {} -> {}, sequence {}, "
+                                              "lifetime {}", home, ok.care_of_address,
+                                              bu.sequence, accepted.lifetime, status=0))
         if not bu.ack:
             return []
         return [self._reply(a, home, self.rr.acknowledge(ok, 0, accepted.lifetime,

@@ -23,13 +23,21 @@ from __future__ import annotations
 import dataclasses
 import enum
 import ipaddress
+import struct
 from dataclasses import dataclass
 from typing import Protocol
 
 from secmob.errors import DecodeError, UsageError
 from secmob.wire import mobility as mh
 from secmob.wire.ipv6 import (
+    AH_NH,
+    DSTOPTS,
     ESP,
+    ESP_NH,
+    FRAGMENT,
+    HOPOPT,
+    NO_NEXT_HEADER,
+    ROUTING,
     DestinationOptions,
     ExtensionHeader,
     IPv6Header,
@@ -37,7 +45,7 @@ from secmob.wire.ipv6 import (
     RoutingType2,
 )
 from secmob.wire.l4 import Segment
-from secmob.wire.options import HomeAddressOption, layout_options
+from secmob.wire.options import HomeAddressOption, encode_options, layout_options
 
 __all__ = [
     "IPV6_IN_IPV6",
@@ -70,16 +78,76 @@ def show(address: bytes) -> str:
     return str(ipaddress.ip_address(address))
 
 
-@dataclass(frozen=True)
 class Event:
     """Something a node did or refused: ``kind`` is a short word
     (``"sent"``, ``"accepted"``, ``"refused"``, ``"discarded"``, ...),
-    ``status`` the Binding Acknowledgement / Binding Error status involved."""
+    ``status`` the Binding Acknowledgement / Binding Error status involved.
+
+    Immutable; equal when time, kind, detail and status are.
+    :meth:`deferred` makes one whose ``detail`` is formatted when first read,
+    so that a node's busy paths do not turn addresses into text nobody reads.
+    """
+
+    __slots__ = ("_parts", "_text", "kind", "status", "time")
 
     time: float
     kind: str
-    detail: str
-    status: int | None = None
+    status: int | None
+    _text: str
+    _parts: tuple[object, ...]
+
+    def __init__(self, time: float, kind: str, detail: str, status: int | None = None) -> None:
+        _set = object.__setattr__
+        _set(self, "time", time)
+        _set(self, "kind", kind)
+        _set(self, "_text", detail)
+        _set(self, "_parts", ())
+        _set(self, "status", status)
+
+    @classmethod
+    def deferred(cls, time: float, kind: str, template: str, *parts: object,
+                 status: int | None = None) -> Event:
+        """An event whose detail is ``template.format(*parts)``, computed on
+        first read; ``bytes`` parts are addresses, shown in text form
+        (:func:`show`)."""
+        e = cls(time, kind, template, status)
+        object.__setattr__(e, "_parts", parts)
+        return e
+
+    @property
+    def detail(self) -> str:
+        """What happened, in words."""
+        if self._parts:
+            text = self._text.format(*(show(p) if isinstance(p, bytes) else p
+                                       for p in self._parts))
+            object.__setattr__(self, "_text", text)
+            object.__setattr__(self, "_parts", ())
+        return self._text
+
+    def _key(self) -> tuple[float, str, str, int | None]:
+        return (self.time, self.kind, self.detail, self.status)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Event)
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"Event(time={self.time!r}, kind={self.kind!r}, detail={self.detail!r}, "
+                f"status={self.status!r})")
+
+    def __reduce__(self) -> tuple[type[Event], tuple[float, str, str, int | None]]:
+        return (Event, self._key())
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
 
 
 @dataclass(frozen=True)
@@ -108,6 +176,9 @@ def build(src: bytes, dst: bytes, payload: Segment | bytes, *, protocol: int | N
     Options header with a Home Address option (§6.3), in that order
     (§6.3: the option follows the routing header). The upper-layer checksum
     of a segment is computed over the home addresses (RFC 8200 §8.1)."""
+    if type(payload) is bytes and (quick := _assemble(src, dst, payload, protocol, home_address,
+                                                      routing_to, hop_limit)) is not None:
+        return quick
     chain: list[ExtensionHeader] = []
     if routing_to is not None:
         chain.append(RoutingType2(0, 1, routing_to))
@@ -115,6 +186,36 @@ def build(src: bytes, dst: bytes, payload: Segment | bytes, *, protocol: int | N
         chain.append(DestinationOptions(0, layout_options((HomeAddressOption(home_address),))))
     return IPv6Packet.build(src, dst, chain, payload, protocol=protocol,
                             hop_limit=hop_limit).to_bytes()
+
+
+# The Destination Options header of :func:`build` after its first two octets:
+# the padding before the Home Address option and the option's type and length,
+# as layout_options places them (8n+6 alignment, RFC 6275 §6.3).
+_HAO_AREA = encode_options(layout_options((HomeAddressOption(bytes(16)),)))[:-16]
+_HAO_HEADER_LEN = (2 + len(_HAO_AREA) + 16) // 8 - 1
+_FIXED_HEADER = struct.Struct("!IHBB")
+
+
+def _assemble(src: bytes, dst: bytes, payload: bytes, protocol: int | None,
+              home_address: bytes | None, routing_to: bytes | None,
+              hop_limit: int) -> bytes | None:
+    """:func:`build` for a payload of bytes, written out directly; ``None``
+    when an argument is out of range (the general path then raises)."""
+    last = NO_NEXT_HEADER if protocol is None else protocol
+    if (len(src) != 16 or len(dst) != 16 or not 0 <= last <= 255 or not 0 <= hop_limit <= 255
+            or (home_address is not None and len(home_address) != 16)
+            or (routing_to is not None and len(routing_to) != 16)):
+        return None
+    body = payload
+    if home_address is not None:
+        body = bytes((last, _HAO_HEADER_LEN)) + _HAO_AREA + home_address + body
+        last = DSTOPTS
+    if routing_to is not None:  # RFC 6275 §6.4: Hdr Ext Len 2, type 2, Segments Left 1
+        body = bytes((last, 2, 2, 1, 0, 0, 0, 0)) + routing_to + body
+        last = ROUTING
+    if len(body) > 0xFFFF:
+        return None
+    return _FIXED_HEADER.pack(0x60000000, len(body), last, hop_limit) + src + dst + body
 
 
 def mobility_packet(src: bytes, dst: bytes, message: mh.MobilityMessage | bytes, *,
@@ -162,18 +263,29 @@ def forwarded(packet: bytes) -> bytes:
 class Arrival:
     """A received IPv6 packet as a Mobile IPv6 node sees it.
 
-    ``home_address`` is the Home Address option's address, ``routed_to`` the
-    type 2 Routing header's address (when it has a segment left), ``protocol``
-    the last Next Header (50 when ESP hides the rest) and ``payload`` the
-    upper-layer octets."""
+    ``data`` is the packet as received; ``home_address`` is the Home Address
+    option's address, ``routed_to`` the type 2 Routing header's address (when
+    it has a segment left), ``protocol`` the last Next Header (50 when ESP
+    hides the rest) and ``payload`` the upper-layer octets. :attr:`packet`
+    is the decoded packet."""
 
-    packet: IPv6Packet
+    data: bytes
     src: bytes
     dst: bytes
     home_address: bytes | None
     routed_to: bytes | None
     protocol: int
     payload: bytes
+
+    @property
+    def packet(self) -> IPv6Packet:
+        """The IPv6 header and extension headers of :attr:`data`, decoded
+        (on first use)."""
+        p: IPv6Packet | None = self.__dict__.get("_packet")
+        if p is None:
+            p = IPv6Packet.parse(self.data, decode_upper=False)
+            object.__setattr__(self, "_packet", p)
+        return p
 
     @property
     def source(self) -> bytes:
@@ -198,8 +310,62 @@ class Arrival:
     def without_mobility_headers(self) -> Arrival:
         """The same packet with the Home Address option and the routing
         header applied: source the home address, destination the final one."""
-        return dataclasses.replace(self, src=self.source, dst=self.destination,
-                                   home_address=None, routed_to=None)
+        return Arrival(self.data, self.source, self.destination, None, None, self.protocol,
+                       self.payload)
+
+
+# The extension headers IPv6Packet decodes (RFC 8200 §4.1, RFC 4302, RFC 4303).
+_EXTENSIONS = frozenset({HOPOPT, ROUTING, FRAGMENT, AH_NH, ESP_NH, DSTOPTS})
+
+
+def _walk(packet: bytes) -> Arrival | None:
+    """The :class:`Arrival` of a well-formed packet whose extension headers
+    are only type 2 Routing headers (Segments Left 0 or 1) and Destination
+    Options headers, found from offsets without building header objects;
+    ``None`` for anything else (then :func:`parse` decodes it in full, and
+    raises what the full decoder raises). Accepts exactly what the full
+    decoder accepts for these headers and finds the same addresses."""
+    n = len(packet)
+    if n < 40 or packet[0] >> 4 != 6 or (packet[4] << 8 | packet[5]) != n - 40:
+        return None
+    nh, pos = packet[6], 40
+    home = routed = None
+    while nh in _EXTENSIONS:
+        if nh == ROUTING:  # RFC 6275 §6.4: Hdr Ext Len 2, one address
+            if pos + 24 > n or packet[pos + 1] != 2 or packet[pos + 2] != 2:
+                return None
+            left = packet[pos + 3]
+            if left > 1:
+                return None
+            if left:
+                routed = packet[pos + 8:pos + 24]
+            nh, pos = packet[pos], pos + 24
+        elif nh == DSTOPTS:  # RFC 8200 §4.2 TLVs; RFC 6275 §6.3 Home Address option
+            if pos + 2 > n:
+                return None
+            end = pos + 8 + packet[pos + 1] * 8
+            if end > n:
+                return None
+            i, found = pos + 2, None
+            while i < end:
+                kind = packet[i]
+                if kind == 0:  # Pad1
+                    i += 1
+                    continue
+                if i + 2 > end or i + 2 + packet[i + 1] > end:
+                    return None
+                if kind == 201:
+                    if packet[i + 1] != 16:
+                        return None
+                    if found is None:
+                        found = packet[i + 2:i + 18]
+                i += 2 + packet[i + 1]
+            if found is not None:
+                home = found
+            nh, pos = packet[pos], end
+        else:
+            return None
+    return Arrival(packet, packet[8:24], packet[24:40], home, routed, nh, packet[pos:])
 
 
 def parse(packet: bytes) -> Arrival:
@@ -208,6 +374,8 @@ def parse(packet: bytes) -> Arrival:
     Raises :class:`DecodeError` / :class:`~secmob.errors.Truncated` for a
     malformed packet, and :class:`DecodeError` for a type 2 Routing header with
     a Segments Left other than 0 or 1 (RFC 6275 §6.4)."""
+    if type(packet) is bytes and (quick := _walk(packet)) is not None:
+        return quick
     p = IPv6Packet.parse(packet, decode_upper=False)
     home = routed = None
     protocol = p.header.next_header
@@ -225,7 +393,10 @@ def parse(packet: bytes) -> Arrival:
             break
         protocol = h.next_header
     payload = p.payload if isinstance(p.payload, bytes) else p.payload.to_bytes()
-    return Arrival(p, p.header.src, p.header.dst, home, routed, protocol, payload)
+    arrival = Arrival(bytes(packet), p.header.src, p.header.dst, home, routed, protocol,
+                      payload)
+    object.__setattr__(arrival, "_packet", p)
+    return arrival
 
 
 # --------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from secmob.wire.mobility_options import (
     BindingAuthorizationData,
     MobilityOption,
     NonceIndices,
+    align_options,
 )
 
 __all__ = [
@@ -187,15 +188,47 @@ def sign_message(message: _Signed, kbm: bytes, care_of_address: bytes, correspon
     bytes with the checksum computed over ``source``/``destination`` (see
     :mod:`secmob.wire.mobility` for which addresses).
     """
+    draft: _Signed
+    draft, tag, wire = _sign(message, kbm, care_of_address, correspondent, source, destination,
+                             tracer)
+    signed: _Signed = replace(draft, options=(*draft.options[:-1], BindingAuthorizationData(tag)),
+                              checksum=int.from_bytes(wire[4:6], "big"))
+    return signed, wire
+
+
+def _sign(message: _Signed, kbm: bytes, care_of_address: bytes, correspondent: bytes,
+          source: bytes, destination: bytes,
+          tracer: Tracer | None) -> tuple[_Signed, bytes, bytes]:
+    """:func:`sign_message` without the signed message object: the draft
+    (placeholder Authenticator), the Authenticator and the signed bytes."""
     others: list[MobilityOption] = [
         o for o in message.options if not isinstance(o, BindingAuthorizationData)]
-    placeholder = BindingAuthorizationData(bytes(AUTHENTICATOR_LENGTH))
-    draft: _Signed = replace(message, options=(*others, placeholder)).padded()
-    data = mh.authenticated_data(draft.to_bytes())
+    draft: _Signed = replace(message, options=align_options((*others, _PLACEHOLDER),
+                                                            6 + message.FIXED))
+    return draft, *_sign_draft(draft, kbm, care_of_address, correspondent, source, destination,
+                                tracer)
+
+
+_PLACEHOLDER = BindingAuthorizationData(bytes(AUTHENTICATOR_LENGTH))
+# The options of a Binding Acknowledgement signed by a correspondent node (§9.5.4).
+_ACK_OPTIONS = align_options((_PLACEHOLDER,), 6 + mh.BindingAcknowledgement.FIXED)
+
+
+def _sign_draft(draft: mh.MobilityMessage, kbm: bytes, care_of_address: bytes,
+                correspondent: bytes, source: bytes, destination: bytes,
+                tracer: Tracer | None) -> tuple[bytes, bytes]:
+    """The Authenticator and the signed bytes of ``draft``, a message whose
+    options end with a placeholder Binding Authorization Data option.
+
+    The draft is encoded once; the Authenticator, the last 12 octets
+    (:func:`secmob.wire.mobility.authenticated_data`), is then written over
+    the placeholder and the checksum computed over the result."""
+    raw = draft.to_bytes()
+    data = mh.authenticated_data(raw, draft)
     tag = authenticator(kbm, care_of_address, correspondent, data, tracer)
-    signed: _Signed = replace(draft, options=(*draft.options[:-1], BindingAuthorizationData(tag)))
-    wire = signed.to_bytes(source, destination)
-    return replace(signed, checksum=int.from_bytes(wire[4:6], "big")), wire
+    body = raw[:-AUTHENTICATOR_LENGTH] + tag
+    checksum = mh.mh_checksum(source, destination, body)
+    return tag, body[:4] + checksum.to_bytes(2, "big") + body[6:]
 
 
 # --------------------------------------------------------------------------
@@ -205,12 +238,21 @@ def sign_message(message: _Signed, kbm: bytes, care_of_address: bytes, correspon
 
 @dataclass(frozen=True, slots=True, repr=False)
 class Nonce:
-    """A nonce, its 16-bit index, the time it was made and the Kcn in force then."""
+    """A nonce, its 16-bit index, the time it was made and the Kcn in force then.
+
+    ``tokens`` keeps keygen tokens already computed from this nonce, keyed by
+    the address followed by the final octet of §5.2.5 (0 home, 1 care-of):
+    a token is a function of Kcn, the address and the nonce alone, so it
+    stays right for as long as the nonce is kept. :class:`Correspondent`
+    stores a token there only once a Binding Update made with it has
+    authenticated, so that forged updates cannot fill it.
+    """
 
     index: int
     value: bytes
     created: float
     kcn: bytes
+    tokens: dict[bytes, bytes] = field(default_factory=dict, compare=False)
 
     def __repr__(self) -> str:
         return f"Nonce(index={self.index}, created={self.created})"
@@ -333,6 +375,14 @@ class Correspondent:
         :class:`NonceExpired` with status 136 (home), 137 (care-of) or 138
         (both) when an index names no acceptable nonce (§9.5.1).
         """
+        return self._binding_key(home_address, care_of_address, home_index, care_of_index,
+                                 now, tracer)[0]
+
+    def _binding_key(self, home_address: bytes, care_of_address: bytes, home_index: int,
+                     care_of_index: int | None, now: float,
+                     tracer: Tracer | None) -> tuple[bytes, list[tuple[Nonce, bytes, bytes]]]:
+        """:meth:`binding_key`, and the tokens it computed as (nonce, key in
+        ``Nonce.tokens``, token) for the caller to keep once they proved right."""
         home = self.nonces.lookup(home_index, now)
         care = None if care_of_index is None else self.nonces.lookup(care_of_index, now)
         if tracer is not None:
@@ -351,37 +401,59 @@ class Correspondent:
             raise NonceExpired(f"home nonce index {home_index} has expired", 136)
         if care_of_index is not None and care is None:
             raise NonceExpired(f"care-of nonce index {care_of_index} has expired", 137)
-        home_token = home_keygen_token(home.kcn, home_address, home.value, tracer)
+        learned: list[tuple[Nonce, bytes, bytes]] = []
+        key = home_address + b"\0"
+        home_token = home.tokens.get(key) if tracer is None else None
+        if home_token is None:
+            home_token = home_keygen_token(home.kcn, home_address, home.value, tracer)
+            learned.append((home, key, home_token))
         if care is None:
-            return binding_management_key(home_token, None, tracer)
-        care_token = care_of_keygen_token(care.kcn, care_of_address, care.value, tracer)
-        return binding_management_key(home_token, care_token, tracer)
+            return binding_management_key(home_token, None, tracer), learned
+        key = care_of_address + b"\1"
+        care_token = care.tokens.get(key) if tracer is None else None
+        if care_token is None:
+            care_token = care_of_keygen_token(care.kcn, care_of_address, care.value, tracer)
+            learned.append((care, key, care_token))
+        return binding_management_key(home_token, care_token, tracer), learned
 
     def verify_binding_update(self, data: bytes, *, home_address: bytes,
                               source_address: bytes, now: float,
-                              tracer: Tracer | None = None) -> VerifiedUpdate:
+                              tracer: Tracer | None = None,
+                              message: mh.MobilityMessage | None = None) -> VerifiedUpdate:
         """Check a Binding Update's Return Routability authorization (§9.5.1).
 
         ``home_address`` comes from the Home Address option, ``source_address``
         from the IPv6 header; an Alternate Care-of Address option overrides the
-        latter. Raises :class:`DecodeError` (malformed), :class:`IntegrityError`
+        latter. ``message`` is ``data`` already decoded by the caller
+        (:func:`secmob.wire.mobility.decode`), so that it is not decoded twice.
+        Raises :class:`DecodeError` (malformed), :class:`IntegrityError`
         (missing options or wrong Authenticator) or :class:`NonceExpired`.
         """
-        msg = mh.decode(data)
+        msg = mh.decode(data) if message is None else message
         if not isinstance(msg, mh.BindingUpdate):
             raise DecodeError(type(msg).NAME, "expected a Binding Update", 2)
-        indices = msg.option(NonceIndices)
-        bad = msg.option(BindingAuthorizationData)
+        indices: NonceIndices | None = None  # the first option of each kind
+        bad: BindingAuthorizationData | None = None
+        alt: AlternateCareOfAddress | None = None
+        for o in reversed(msg.options):
+            if isinstance(o, NonceIndices):
+                indices = o
+            elif isinstance(o, BindingAuthorizationData):
+                bad = o
+            elif isinstance(o, AlternateCareOfAddress):
+                alt = o
         if indices is None or bad is None:
             raise IntegrityError("a correspondent Binding Update must carry the Nonce Indices "
                                  "and Binding Authorization Data options (RFC 6275 §9.5.1)")
-        alt = msg.option(AlternateCareOfAddress)
         care_of = alt.address if alt is not None else source_address
         dereg = msg.lifetime == 0  # §9.5.1: only a zero Lifetime deletes
-        kbm = self.binding_key(home_address, care_of, indices.home_nonce_index,
-                               None if dereg else indices.care_of_nonce_index, now, tracer)
+        kbm, learned = self._binding_key(
+            home_address, care_of, indices.home_nonce_index,
+            None if dereg else indices.care_of_nonce_index, now, tracer)
         verify_authenticator(kbm, home_address if dereg else care_of, self.address,
-                             mh.authenticated_data(data), bad.authenticator, tracer)
+                             mh.authenticated_data(data, msg), bad.authenticator, tracer)
+        for nonce, key, token in learned:  # the Authenticator proved these tokens right
+            nonce.tokens[key] = token
         return VerifiedUpdate(msg, home_address, care_of, dereg, kbm)
 
     def acknowledge(self, update: VerifiedUpdate, status: int, lifetime: int,
@@ -399,11 +471,10 @@ class Correspondent:
             raise UsageError(f"a Binding Acknowledgement with status {status} carries no "
                              "Binding Authorization Data (RFC 6275 §9.5.4); build it unsigned")
         ba = mh.BindingAcknowledgement(status=status, sequence=update.message.sequence,
-                                       lifetime=lifetime)
+                                       lifetime=lifetime, options=_ACK_OPTIONS)
         coa = update.home_address if update.deregistration else update.care_of_address
-        _, wire = sign_message(ba, update.kbm, coa, self.address, self.address,
-                               update.home_address, tracer)
-        return wire
+        return _sign_draft(ba, update.kbm, coa, self.address, self.address, update.home_address,
+                           tracer)[1]
 
 
 # --------------------------------------------------------------------------
@@ -498,9 +569,8 @@ class MobileNode:
         bu = mh.BindingUpdate(sequence=sequence, lifetime=lifetime, ack=ack,
                               options=(NonceIndices(self.indices[0], care_index),))
         coa = self.home_address if dereg else self.care_of_address
-        _, wire = sign_message(bu, kbm, coa, self.correspondent, self.home_address,
-                               self.correspondent, tracer)
-        return wire
+        return _sign(bu, kbm, coa, self.correspondent, self.home_address, self.correspondent,
+                     tracer)[2]
 
     def verify_acknowledgement(self, data: bytes, now: float,
                                tracer: Tracer | None = None) -> mh.BindingAcknowledgement:

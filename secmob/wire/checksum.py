@@ -14,11 +14,12 @@ __all__ = ["internet_checksum", "pseudo_header_v4", "pseudo_header_v6", "transpo
 def _ones_sum(data: bytes) -> int:
     if len(data) % 2:
         data += b"\x00"
-    # One C-level unpack of every 16-bit word, then carries folded back in.
-    total: int = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return total
+    # Folding the carries back in (RFC 1071 §1) computes the sum of the 16-bit
+    # words modulo 2^16 - 1, and since 2^16 = 1 modulo 2^16 - 1, the whole
+    # buffer read as one big-endian integer has that same remainder. A
+    # remainder of 0 is written 0xFFFF unless every word is zero.
+    total = int.from_bytes(data, "big") % 0xFFFF
+    return total if total or not any(data) else 0xFFFF
 
 
 def internet_checksum(data: bytes) -> int:

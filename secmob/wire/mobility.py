@@ -25,6 +25,7 @@ The caller passes the addresses to use.
 from __future__ import annotations
 
 import ipaddress
+import struct
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, TypeVar
 
@@ -35,6 +36,9 @@ from secmob.wire.mobility_codes import BAStatus, BEStatus, MHType
 from secmob.wire.mobility_options import (
     BindingAuthorizationData,
     MobilityOption,
+    NonceIndices,
+    Pad1,
+    PadN,
     align_options,
     decode_options,
     encode_options,
@@ -257,6 +261,7 @@ BU_A, BU_H, BU_L, BU_K, BU_R = 0x8000, 0x4000, 0x2000, 0x1000, 0x0400
 _BU_KNOWN = BU_A | BU_H | BU_L | BU_K | BU_R
 # Binding Acknowledgement flags octet (§6.1.8, RFC 3963 §4.2): K R, reserved bits.
 BA_K, BA_R = 0x80, 0x40
+_THREE_WORDS = struct.Struct("!HHH")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -301,7 +306,7 @@ class BindingUpdate(MobilityMessage):
 
     @classmethod
     def _parse_fixed(cls, r: Reader) -> dict[str, Any]:
-        seq, flags, lifetime = r.u16(), r.u16(), r.u16()
+        seq, flags, lifetime = _THREE_WORDS.unpack(r.take(6))
         return {
             "sequence": seq, "lifetime": lifetime, "ack": bool(flags & BU_A),
             "home_registration": bool(flags & BU_H), "link_local_compat": bool(flags & BU_L),
@@ -457,8 +462,73 @@ def decode_prefix(data: bytes) -> tuple[MobilityMessage, int]:
     return cls(options=decode_options(r), **fields, **common), total
 
 
+_PAD1 = Pad1()
+
+
+def _quick_options(data: bytes, i: int, end: int) -> tuple[MobilityOption, ...] | None:
+    """The options of ``data[i:end]`` when they are only padding, Nonce
+    Indices and a final Binding Authorization Data (the options of a Return
+    Routability signed message), each well formed; ``None`` otherwise."""
+    out: list[MobilityOption] = []
+    while i < end:
+        kind = data[i]
+        if kind == Pad1.TYPE:
+            out.append(_PAD1)
+            i += 1
+            continue
+        if i + 2 > end:
+            return None
+        body, i = i + 2, i + 2 + data[i + 1]
+        if i > end:
+            return None
+        if kind == PadN.TYPE:
+            out.append(PadN(data[body:i]))
+        elif kind == NonceIndices.TYPE and i - body == NonceIndices.LENGTH:
+            out.append(_filled(NonceIndices, {
+                "home_nonce_index": data[body] << 8 | data[body + 1],
+                "care_of_nonce_index": data[body + 2] << 8 | data[body + 3]}))
+        elif kind == BindingAuthorizationData.TYPE and i == end and (
+                i - body == BindingAuthorizationData.LENGTH):
+            out.append(_filled(BindingAuthorizationData, {"authenticator": data[body:i]}))
+        else:
+            return None
+    return tuple(out)
+
+
+def _filled(cls: type[_O], fields: dict[str, Any]) -> _O:
+    """A frozen ``cls`` holding ``fields`` read from the wire: octets, 16-bit
+    words and slices of their exact lengths, within the ranges
+    ``__post_init__`` checks by construction, so the checks are not run again."""
+    obj = object.__new__(cls)
+    obj.__dict__.update(fields)
+    return obj
+
+
+def _decode_quick(data: bytes) -> MobilityMessage | None:
+    """:func:`decode` for a well-formed message of a known MH Type whose
+    options :func:`_quick_options` reads, found from offsets; ``None`` for
+    anything else (the full decoder then runs and raises what it raises)."""
+    n = len(data)
+    if n < 8 or (data[1] + 1) * 8 != n:
+        return None
+    cls = _MESSAGES.get(data[2])
+    if cls is None or n < 6 + cls.FIXED:
+        return None
+    options = _quick_options(data, 6 + cls.FIXED, n)
+    if options is None:
+        return None
+    fields = cls._parse_fixed(Reader(data, cls.NAME, 6, n))
+    fields["options"] = options
+    fields["payload_proto"] = data[0]
+    fields["reserved"] = data[3]
+    fields["checksum"] = data[4] << 8 | data[5]
+    return _filled(cls, fields)
+
+
 def decode(data: bytes) -> MobilityMessage:
     """Decode exactly one Mobility Header; trailing octets raise :class:`DecodeError`."""
+    if type(data) is bytes and (quick := _decode_quick(data)) is not None:
+        return quick
     msg, n = decode_prefix(data)
     if n != len(data):
         raise DecodeError(
@@ -485,7 +555,7 @@ def verify_checksum(source: bytes, destination: bytes, mh: bytes) -> None:
         raise DecodeError(_HEADER, "checksum does not match the pseudo-header and contents", 4)
 
 
-def authenticated_data(mh: bytes) -> bytes:
+def authenticated_data(mh: bytes, message: MobilityMessage | None = None) -> bytes:
     """The "MH Data" of §6.2.7 for a Binding Update or Acknowledgement: the
     whole Mobility Header with the Checksum field taken as zero and the
     Authenticator excluded.
@@ -493,10 +563,12 @@ def authenticated_data(mh: bytes) -> bytes:
     The Binding Authorization Data option must be the last option, and the
     message ends with it (its 8n+2 alignment makes the Authenticator end on an
     8-octet boundary), so the Authenticator is the final 12 octets.
+    ``message`` is ``mh`` already decoded by the caller (:func:`decode`), so
+    that it is not decoded twice.
     Raises :class:`DecodeError` when ``mh`` does not decode or carries no
     Binding Authorization Data option.
     """
-    msg = decode(mh)
+    msg = decode(mh) if message is None else message
     if not msg.options or not isinstance(msg.options[-1], BindingAuthorizationData):
         raise DecodeError(
             type(msg).NAME if not isinstance(msg, UnknownMessage) else _HEADER,
