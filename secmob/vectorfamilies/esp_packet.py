@@ -79,6 +79,11 @@ class _Fields:
             raise self.fail(f"field {name!r} has the wrong type")
         return value
 
+    def need(self, name: str, kind: type | tuple[type, ...]) -> Any:
+        if name not in self.data:
+            raise self.fail(f"field {name!r} is missing")
+        return self.get(name, kind)
+
     def hex(self, name: str) -> bytes:
         value = self.get(name, str, "")
         if value != value.lower():
@@ -108,7 +113,7 @@ def _sa(case: Case, index: int, raw: Any, direction: Direction,
     authenticated = integrity is not None or (cipher is not None and cipher.aead)
     window = f.get("window", int, 64 if authenticated else 0)
     sa = SecurityAssociation(
-        f.get("spi", int), protocol, direction=direction, mode=mode,
+        f.need("spi", int), protocol, direction=direction, mode=mode,
         tunnel_source=src, tunnel_destination=dst, cipher=cipher,
         cipher_key=f.hex("cipher_key"), integrity=integrity,
         integrity_key=f.hex("integrity_key"), esn=f.get("esn", bool, False),
