@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from secmob._buffer import Reader, Writer
 from secmob.errors import DecodeError, UsageError
 from secmob.wire._encode import encoded
+from secmob.wire._tlv import decode_kind_length
 from secmob.wire.checksum import internet_checksum
 from secmob.wire.ipsec_headers import AH, ESP
 from secmob.wire.ipv6 import AH_NH, ESP_NH, decode_chain, encode_chain, link_chain
@@ -63,24 +64,7 @@ class IPv4Option:
 
 
 def _decode_options(r: Reader) -> tuple[tuple[IPv4Option, ...], bytes]:
-    out: list[IPv4Option] = []
-    while not r.at_end():
-        start = r.pos
-        otype = r.u8()
-        if otype == EOL:
-            out.append(IPv4Option(EOL))
-            return tuple(out), r.rest()
-        if otype == NOP:
-            out.append(IPv4Option(NOP))
-            continue
-        length = r.u8()
-        if length < 2 or length - 2 > r.remaining():
-            raise DecodeError(
-                "IPv4", f"option type {otype} has length {length}, "
-                f"valid is 2..{r.remaining() + 2}", start + 1,
-            )
-        out.append(IPv4Option(otype, r.take(length - 2)))
-    return tuple(out), b""
+    return decode_kind_length(r, "IPv4", "option type", IPv4Option)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from secmob._buffer import Reader, Writer
 from secmob.errors import DecodeError, UsageError
 from secmob.wire._encode import encoded
+from secmob.wire._tlv import decode_kind_length
 from secmob.wire.checksum import internet_checksum, transport_checksum
 
 __all__ = [
@@ -132,24 +133,7 @@ class TCPOption:
 
 
 def _decode_tcp_options(r: Reader) -> tuple[tuple[TCPOption, ...], bytes]:
-    out: list[TCPOption] = []
-    while not r.at_end():
-        start = r.pos
-        kind = r.u8()
-        if kind == 0:
-            out.append(TCPOption(0))
-            return tuple(out), r.rest()
-        if kind == 1:
-            out.append(TCPOption(1))
-            continue
-        length = r.u8()
-        if length < 2 or length - 2 > r.remaining():
-            raise DecodeError(
-                "TCP", f"option kind {kind} has length {length}, "
-                f"valid is 2..{r.remaining() + 2}", start + 1,
-            )
-        out.append(TCPOption(kind, r.take(length - 2)))
-    return tuple(out), b""
+    return decode_kind_length(r, "TCP", "option kind", TCPOption)
 
 
 @dataclass(frozen=True, slots=True)
