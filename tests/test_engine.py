@@ -425,3 +425,13 @@ def test_ipv4_outer_header_copies_df() -> None:
     assert first is not None and second is not None
     assert IP(first).flags == "DF" and IP(first).id == 0
     assert IP(second).flags == 0 and IP(second).id != 0
+
+
+def test_the_engine_keeps_its_spd_and_sad() -> None:
+    """The caches follow changes made to the SPD and SAD; replacing them is
+    refused rather than served from a stale cache."""
+    engine = Engine(SPD([Entry(Selector.make(A, B), Action.BYPASS)]), SAD())
+    with pytest.raises(AttributeError):
+        engine.spd = SPD([])  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        engine.sad = SAD()  # type: ignore[misc]

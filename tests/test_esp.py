@@ -375,3 +375,41 @@ def test_roundtrip_property(payload: bytes, nh: int, tfc: int, esn: bool, kind: 
         assert res.dummy and res.payload == b""
     else:
         assert (res.next_header, res.payload) == (nh, payload + bytes(tfc))
+
+
+def test_refused_protect_calls_leave_the_sa_untouched() -> None:
+    """A UsageError (no rng for a CBC IV, a wrong-length rng or IV) is raised
+    before the sequence number or the lifetime counters move."""
+    from secmob.algorithms import ENCRYPTION, INTEGRITY
+    from secmob.errors import UsageError
+    from secmob.ipsec import esp as esp_mod
+    from secmob.ipsec.sad import Direction, Lifetime, SecurityAssociation
+
+    sa = SecurityAssociation(0x1234, direction=Direction.OUTBOUND,
+                             cipher=ENCRYPTION.get("aes128"), cipher_key=bytes(16),
+                             integrity=INTEGRITY.get("sha1"), integrity_key=bytes(20),
+                             lifetime=Lifetime(hard_packets=2))
+    for kwargs in ({}, {"rng": lambda n: bytes(n - 1)}, {"iv": bytes(3)}):
+        with pytest.raises(UsageError):
+            esp_mod.protect(sa, 17, b"data", now=0.0, **kwargs)  # type: ignore[arg-type]
+    assert (sa.seq_out, sa.packets, sa.octets, sa.expired) == (0, 0, 0, False)
+    esp_mod.protect(sa, 17, b"data", now=0.0, rng=lambda n: bytes(n))
+    assert sa.seq_out == 1
+
+
+def test_cbc_chaining_survives_a_reused_input_buffer() -> None:
+    """The CBC context keeps a copy of the last ciphertext block, not a view
+    into the caller's buffer (RFC 3602: each packet is CBC under its own IV)."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    from secmob.algorithms import ENCRYPTION
+
+    key = bytes(range(16))
+    ctx = ENCRYPTION.get("aes128").new(key)
+    buf = bytearray(64)
+    for n in range(5):
+        iv, plain = bytes([n]) * 16, bytes([n + 1]) * 32
+        ct = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor().update(plain)
+        buf[:32] = ct
+        assert ctx.open(iv, memoryview(buf)[:32]) == plain
+        buf[:32] = bytes(32)  # the caller reuses its buffer

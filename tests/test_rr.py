@@ -302,3 +302,12 @@ def test_hypothesis_sign_and_verify(hoa: bytes, coa: bytes, seq: int, lifetime: 
     bad[i] ^= 1 << (flip % 8)
     with pytest.raises((IntegrityError, DecodeError, NonceExpired)):
         cn.verify_binding_update(bytes(bad), home_address=hoa, source_address=coa, now=now)
+
+
+def test_expire_forgets_old_nonces_and_their_kcn() -> None:
+    table = rr.NonceTable(seeded(4))
+    first = table.issue(0)
+    table.expire(rr.MAX_NONCE_LIFETIME)
+    assert table.lookup(first.index, rr.MAX_NONCE_LIFETIME) is first
+    table.expire(rr.MAX_NONCE_LIFETIME + 1)
+    assert table.lookup(first.index, 0) is None  # gone, whatever the clock says

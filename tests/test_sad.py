@@ -183,3 +183,19 @@ def test_bundles() -> None:
 def test_policy_reference_slot() -> None:
     sa = esp_sa(policy=("2001:db8::/64", "2001:db8:1::/64", 17))
     assert sa.policy == ("2001:db8::/64", "2001:db8:1::/64", 17)
+
+
+def test_new_limits_take_effect_on_the_next_packet() -> None:
+    from secmob.algorithms import ENCRYPTION, INTEGRITY
+    from secmob.errors import SAExpired
+    from secmob.ipsec import esp
+    from secmob.ipsec.sad import Direction, Lifetime, SecurityAssociation
+
+    sa = SecurityAssociation(0x4321, direction=Direction.OUTBOUND,
+                             cipher=ENCRYPTION.get("null"),
+                             integrity=INTEGRITY.get("sha1"), integrity_key=bytes(20))
+    esp.protect(sa, 17, b"x", now=0.0)  # builds the per-SA path with no limits
+    sa.lifetime = Lifetime(hard_packets=2)
+    esp.protect(sa, 17, b"x", now=0.0)
+    with pytest.raises(SAExpired):
+        esp.protect(sa, 17, b"x", now=0.0)

@@ -51,7 +51,12 @@ class _Described:
 
 
 class CipherContext(ABC):
-    """An ESP encryption transform bound to one key (RFC 4303 §3.3.2, §3.4.4)."""
+    """An ESP encryption transform bound to one key (RFC 4303 §3.3.2, §3.4.4).
+
+    A context keeps per-key state between calls (OpenSSL contexts, CBC
+    chaining values) and is not safe to use from two threads at once; nor
+    is the security association that holds it.
+    """
 
     @abstractmethod
     def seal(self, iv: bytes, plaintext: bytes, aad: bytes = b"") -> bytes:

@@ -110,7 +110,7 @@ def _cryptography_cbc(algorithm: algorithms.AES | TripleDES) -> _CBCFunctions:
         if not data:
             return b""
         out = encryptor.update(xor3(data[:size], iv, last[0]) + data[size:])
-        last[0] = out[-size:]
+        last[0] = bytes(out[-size:])
         return out
 
     def decrypt(iv: bytes, data: bytes) -> bytes:
@@ -118,7 +118,7 @@ def _cryptography_cbc(algorithm: algorithms.AES | TripleDES) -> _CBCFunctions:
             return b""
         out = decryptor.update(data)
         first = xor3(out[:size], iv, last[1])
-        last[1] = data[-size:]
+        last[1] = bytes(data[-size:])  # a copy: the caller may reuse its buffer
         return first + out[size:]
 
     return encrypt, decrypt

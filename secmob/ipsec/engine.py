@@ -215,8 +215,8 @@ class Engine:
 
     def __init__(self, spd: SPD, sad: SAD, *, rng: RNG | None = None,
                  tracer: Tracer | None = None) -> None:
-        self.spd = spd
-        self.sad = sad
+        self._spd = spd
+        self._sad = sad
         self.rng = rng
         self.tracer = tracer
         self._flows: dict[tuple[object, ...], tuple[Entry | None, Traffic]] = {}
@@ -232,6 +232,17 @@ class Engine:
         self._ident = 0  # IPv4 Identification of outer headers without DF
         # (flow key, an SA's policy entry) pairs already found to match
         self._matched: set[tuple[tuple[object, ...], Entry]] = set()
+
+    @property
+    def spd(self) -> SPD:
+        """The SPD this engine applies (fixed for the engine's life: its caches
+        follow the SPD's changes, so edit the SPD rather than replace it)."""
+        return self._spd
+
+    @property
+    def sad(self) -> SAD:
+        """The SAD this engine uses (fixed for the engine's life, like :attr:`spd`)."""
+        return self._sad
 
     def _next_ident(self) -> int:
         self._ident = (self._ident + 1) & 0xFFFF

@@ -173,6 +173,12 @@ def outbound_path(sa: SecurityAssociation) -> OutboundPath:
     def protect_fast(next_header: int, payload: bytes, now: float, rng: RNG | None) -> bytes:
         if not 0 <= next_header <= 255:
             raise UsageError("next_header must be 0-255 and tfc_pad non-negative")
+        if iv_size and not counter:  # a random IV, drawn before the SA's state moves
+            if rng is None:
+                raise UsageError(f"{name} needs random IVs: pass rng=os.urandom (or similar)")
+            iv = rng(iv_size)
+            if len(iv) != iv_size:
+                raise UsageError(f"rng returned {len(iv)} octets, {iv_size} were asked for")
         full = sa.seq_out
         if full >= limit:
             sa.next_sequence()  # raises SequenceOverflow (RFC 4303 §3.3.3)
@@ -187,12 +193,6 @@ def outbound_path(sa: SecurityAssociation) -> OutboundPath:
             iv = b""
         elif counter:  # the 64-bit sequence number: never repeats on an SA
             iv = pack_u64(full) if iv_size == 8 else pack_u64(full)[-iv_size:]
-        else:
-            if rng is None:
-                raise UsageError(f"{name} needs random IVs: pass rng=os.urandom (or similar)")
-            iv = rng(iv_size)
-            if len(iv) != iv_size:
-                raise UsageError(f"rng returned {len(iv)} octets, {iv_size} were asked for")
         pad = -(len(payload) + 2) % align
         if trailers is not None:
             plaintext = payload + trailers[pad << 8 | next_header]
@@ -329,24 +329,25 @@ def protect(sa: SecurityAssociation, next_header: int, payload: bytes, *,
     aead, iv_size, counter, align = layout
     ctx = sa.cipher_ctx
     assert ctx is not None  # guaranteed for ESP SAs
-    full = sa.next_sequence()
-    sa.account(len(payload), now)
-    spi_seq = _HEADER.pack(sa.spi, full & 0xFFFFFFFF)
+    # Arguments are checked, and a random IV drawn, before the SA's state moves.
     if iv is not None:
         if len(iv) != iv_size:
             raise UsageError(f"{sa.cipher.name if sa.cipher else 'ESP'} takes a {iv_size}-octet "
                              f"IV, got {len(iv)}")
-    elif not iv_size:
-        iv = b""
-    elif counter:  # the 64-bit sequence number: never repeats on an SA
-        iv = _U64.pack(full) if iv_size == 8 else _U64.pack(full)[-iv_size:]
-    else:
+    elif iv_size and not counter:
         if rng is None:
             raise UsageError(f"{sa.cipher.name if sa.cipher else 'CBC'} needs random IVs: "
                              "pass rng=os.urandom (or similar)")
         iv = rng(iv_size)
         if len(iv) != iv_size:
             raise UsageError(f"rng returned {len(iv)} octets, {iv_size} were asked for")
+    full = sa.next_sequence()
+    sa.account(len(payload), now)
+    spi_seq = _HEADER.pack(sa.spi, full & 0xFFFFFFFF)
+    if iv is None:
+        # no IV, or the 64-bit sequence number, which never repeats on an SA
+        iv = b"" if not iv_size else (
+            _U64.pack(full) if iv_size == 8 else _U64.pack(full)[-iv_size:])
     pad = -(len(payload) + tfc_pad + 2) % align
     trailer = _PADS[:pad] + bytes((pad, next_header))
     plaintext = payload + bytes(tfc_pad) + trailer if tfc_pad else payload + trailer
@@ -393,9 +394,12 @@ def unprotect(sad_or_sa: SAD | SecurityAssociation, data: bytes, *, now: float,
     and ``source``, RFC 4301 §4.1) or the inbound SA itself. Raises, in the
     order of the checks:
 
-    * :class:`~secmob.errors.Truncated` / :class:`~secmob.errors.DecodeError`
-      (naming "ESP" and the offset) for a packet too short or misaligned,
+    * :class:`~secmob.errors.Truncated` (naming "ESP") for a packet shorter
+      than its SPI and Sequence Number,
     * :class:`~secmob.errors.UnknownSPI` when no SA matches,
+    * :class:`~secmob.errors.Truncated` / :class:`~secmob.errors.DecodeError`
+      (naming "ESP" and the offset) for a packet too short or misaligned for
+      the SA's transforms,
     * :class:`~secmob.errors.SAExpired` when the SA is past its hard lifetime,
     * :class:`~secmob.errors.ReplayError` for a duplicate or too old number,
     * :class:`~secmob.errors.IntegrityError` when the ICV does not verify

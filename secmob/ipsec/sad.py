@@ -159,7 +159,7 @@ class SecurityAssociation:
         "icv_size",
         "integrity",
         "integrity_ctx",
-        "lifetime",
+        "_lifetime",
         "lookup",
         "mode",
         "octets",
@@ -245,7 +245,7 @@ class SecurityAssociation:
         self.replay = ReplayWindow(replay_window if direction is Direction.INBOUND else 0,
                                    esn=esn)
         self.seq_out = 0
-        self.lifetime = lifetime
+        self._lifetime = lifetime
         #: Octets of ICV: the combined mode's tag, or the integrity transform's.
         self.icv_size = (cipher.icv_size if cipher is not None and cipher.aead else
                          0 if integrity is None else integrity.icv_size)
@@ -274,6 +274,18 @@ class SecurityAssociation:
         #: The per-packet function :mod:`secmob.ipsec.esp` or :mod:`secmob.ipsec.ah`
         #: builds for this SA on first use (its untraced common case); ``None`` before.
         self.fast_path: Callable[..., Any] | None = None
+
+    @property
+    def lifetime(self) -> Lifetime:
+        """The soft and hard limits (RFC 4301 §4.4.2.1). Assigning new limits
+        (e.g. after a peer's RESPONDER-LIFETIME) takes effect on the next packet."""
+        return self._lifetime
+
+    @lifetime.setter
+    def lifetime(self, value: Lifetime) -> None:
+        self._lifetime = value
+        self._unlimited = value == _NO_LIMITS
+        self.fast_path = None  # per-packet paths capture whether limits exist
 
     def __repr__(self) -> str:
         algs = "/".join(a.name for a in (self.cipher, self.integrity) if a is not None)

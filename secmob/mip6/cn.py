@@ -111,7 +111,9 @@ class CorrespondentNode:
         return self.cache.next_deadline()
 
     def tick(self, now: float) -> list[bytes]:
-        """Remove expired bindings and send Binding Refresh Requests (§9.5.5)."""
+        """Remove expired bindings and nonces, and send Binding Refresh Requests
+        (§9.5.5)."""
+        self.rr.nonces.expire(now)
         found = self.cache.poll(now)
         for e in found.expired:
             self._note(now, "expired", f"binding for {show(e.home_address)}")

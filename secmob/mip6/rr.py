@@ -304,6 +304,12 @@ class NonceTable:
                       if now - n.created > MAX_NONCE_LIFETIME]:
             del self._nonces[index]
 
+    def expire(self, now: float) -> None:
+        """Forget the nonces older than MAX_NONCE_LIFETIME at ``now``, with the
+        Kcn they were issued under and their cached keygen tokens (issuing a
+        new nonce does this too)."""
+        self._prune(now)
+
     def issue(self, now: float) -> Nonce:
         """The nonce to build tokens from now (a new one when needed)."""
         cur = self._current
