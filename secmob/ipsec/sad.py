@@ -145,6 +145,7 @@ class SecurityAssociation:
 
     __slots__ = (
         "_events",
+        "_lifetime",
         "_unlimited",
         "auth_failures",
         "cipher",
@@ -159,7 +160,6 @@ class SecurityAssociation:
         "icv_size",
         "integrity",
         "integrity_ctx",
-        "_lifetime",
         "lookup",
         "mode",
         "octets",
