@@ -393,7 +393,7 @@ def test_refused_protect_calls_leave_the_sa_untouched() -> None:
         with pytest.raises(UsageError):
             esp_mod.protect(sa, 17, b"data", now=0.0, **kwargs)  # type: ignore[arg-type]
     assert (sa.seq_out, sa.packets, sa.octets, sa.expired) == (0, 0, 0, False)
-    esp_mod.protect(sa, 17, b"data", now=0.0, rng=lambda n: bytes(n))
+    esp_mod.protect(sa, 17, b"data", now=0.0, rng=bytes)
     assert sa.seq_out == 1
 
 
