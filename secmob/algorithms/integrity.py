@@ -90,6 +90,22 @@ class MACIntegrity(IntegrityAlgorithm):
     spec: str = ""
 
 
+def _keyed_hmac(inner: Any, outer: Any) -> Callable[[bytes], bytes]:
+    """The full HMAC of RFC 2104 §2, H(K xor opad || H(K xor ipad || data)),
+    from the two keyed hash states (after the K xor ipad and K xor opad
+    blocks); each call copies them, so the key schedule is never redone."""
+    inner_copy, outer_copy = inner.copy, outer.copy
+
+    def full(data: bytes) -> bytes:
+        i, o = inner_copy(), outer_copy()
+        i.update(data)
+        o.update(i.digest())
+        mac: bytes = o.digest()
+        return mac
+
+    return full
+
+
 class _HMACContext(MACContext):
     """HMAC (RFC 2104 §2): H(K xor opad || H(K xor ipad || data)).
 
@@ -98,7 +114,7 @@ class _HMACContext(MACContext):
     copies and no key schedule, with no Python-level HMAC object.
     """
 
-    __slots__ = ("_inner", "_outer")
+    __slots__ = ("_full",)
 
     def __init__(self, alg: HMACIntegrity, key: bytes, tracer: Tracer | None) -> None:
         super().__init__(alg, tracer)
@@ -107,8 +123,8 @@ class _HMACContext(MACContext):
         if len(key) > block:  # RFC 2104 §2: a longer key is hashed first
             key = factory(key).digest()
         key = key.ljust(block, b"\x00")
-        self._inner = factory(bytes(b ^ 0x36 for b in key))
-        self._outer = factory(bytes(b ^ 0x5C for b in key))
+        self._full = _keyed_hmac(factory(bytes(b ^ 0x36 for b in key)),
+                                 factory(bytes(b ^ 0x5C for b in key)))
         self.formula = f"ICV = First({alg.icv_size * 8}, HMAC-{alg.hash_name}(K, data))"
         if tracer is None:
             # Untraced contexts answer with closures over the keyed state (the
@@ -119,37 +135,25 @@ class _HMACContext(MACContext):
                                  Callable[[bytes, bytes, bytes], None]]:
         """``compute`` and ``verify`` with the checks and messages of
         :class:`MACContext` (HMAC takes no IV: any IV is refused)."""
-        inner_copy, outer_copy = self._inner.copy, self._outer.copy
-        size, name, check_iv = self.icv_size, self._alg.name, self._check_iv
+        full, size, name, check_iv = self._full, self.icv_size, self._alg.name, self._check_iv
 
         def compute(data: bytes, iv: bytes = b"") -> bytes:
             if iv:
                 check_iv(iv)
-            inner, outer = inner_copy(), outer_copy()
-            inner.update(data)
-            outer.update(inner.digest())
-            icv: bytes = outer.digest()[:size]
-            return icv
+            return full(data)[:size]
 
         def verify(data: bytes, icv: bytes, iv: bytes = b"") -> None:
             if iv:
                 check_iv(iv)
             if len(icv) != size:
                 raise IntegrityError(f"{name}: ICV must be {size} octets, got {len(icv)}")
-            inner, outer = inner_copy(), outer_copy()
-            inner.update(data)
-            outer.update(inner.digest())
-            if not hmac.compare_digest(outer.digest()[:size], icv):
+            if not hmac.compare_digest(full(data)[:size], icv):
                 raise IntegrityError(f"{name}: ICV does not verify")
 
         return compute, verify
 
     def _mac(self, data: bytes, iv: bytes) -> bytes:
-        inner, outer = self._inner.copy(), self._outer.copy()
-        inner.update(data)
-        outer.update(inner.digest())
-        mac: bytes = outer.digest()
-        return mac
+        return self._full(data)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
