@@ -123,8 +123,7 @@ def outbound_path(sa: SecurityAssociation) -> OutboundPath:
     compute = ctx.compute
     iv_size, icv_size = _sizes(sa)
     lengths = {True: header_length(sa, ipv6=True), False: header_length(sa, ipv6=False)}
-    spi, esn, unlimited, account = sa.spi, sa.esn, sa._unlimited, sa.account
-    limit = (1 << 64) - 1 if esn else (1 << 32) - 1
+    spi, esn, advance = sa.spi, sa.esn, sa.advance
     pack_fixed = _FIXED.pack
 
     def protect_fast(next_header: int, before: bytes, after: bytes, now: float,
@@ -132,15 +131,7 @@ def outbound_path(sa: SecurityAssociation) -> OutboundPath:
         if not 0 <= next_header <= 255:
             raise UsageError(f"next_header must be 0-255, got {next_header}")
         length = lengths[ipv6]
-        full = sa.seq_out
-        if full >= limit:
-            sa.next_sequence()  # raises SequenceOverflow (RFC 4302 §3.3.2)
-        sa.seq_out = full = full + 1
-        if unlimited and not sa.expired:  # what account() does for an unlimited SA
-            sa.packets += 1
-            sa.octets += len(after)
-        else:
-            account(len(after), now)
+        full = advance(len(after), now)  # RFC 4302 §3.3.2, RFC 4301 §4.4.2.1
         iv = full.to_bytes(8, "big")[-iv_size:] if iv_size else b""
         fixed = pack_fixed(next_header, length // 4 - 2, 0, spi, full & 0xFFFFFFFF) + iv
         zeros = bytes(length - len(fixed))  # the ICV field and padding, zero (§3.3.3.1)
@@ -173,7 +164,7 @@ def inbound_path(sa: SecurityAssociation) -> InboundPath:
     iv_size, icv_size = _sizes(sa)
     lengths = {True: header_length(sa, ipv6=True), False: header_length(sa, ipv6=False)}
     check, accept = sa.replay.check, sa.replay.accept
-    esn, unlimited, account = sa.esn, sa._unlimited, sa.account
+    esn, unlimited, received = sa.esn, sa._unlimited, sa.received
     start = 12 + iv_size
     zero_icv = bytes(icv_size)
     name = sa.integrity.name if sa.integrity else "this SA"
@@ -206,13 +197,7 @@ def inbound_path(sa: SecurityAssociation) -> InboundPath:
             sa.auth_failures += 1
             raise
         accept(full)  # only now, after authentication (§3.4.3)
-        if unlimited and not sa.expired:  # what account() does for an unlimited SA
-            sa.packets += 1
-            sa.octets += n - length
-            events: tuple[LifetimeEvent, ...] = ()
-        else:
-            account(n - length, now)
-            events = sa.take_events()
+        events = received(n - length, now)
         return new_result(AHResult, (data[0], length, sa, full, events))
 
     sa.fast_path = unprotect_fast

@@ -164,8 +164,7 @@ def outbound_path(sa: SecurityAssociation) -> OutboundPath:
     aead, iv_size, counter, align = layout
     seal = ctx.seal
     compute = None if sa.integrity_ctx is None else sa.integrity_ctx.compute
-    spi, esn, unlimited, account = sa.spi, sa.esn, sa._unlimited, sa.account
-    limit = (1 << 64) - 1 if esn else (1 << 32) - 1
+    spi, esn, advance = sa.spi, sa.esn, sa.advance
     pack_header, pack_u32, pack_u64 = _HEADER.pack, _U32.pack, _U64.pack
     trailers = _TRAILERS if align <= 16 else None
     name = sa.cipher.name if sa.cipher else "CBC"
@@ -179,15 +178,7 @@ def outbound_path(sa: SecurityAssociation) -> OutboundPath:
             iv = rng(iv_size)
             if len(iv) != iv_size:
                 raise UsageError(f"rng returned {len(iv)} octets, {iv_size} were asked for")
-        full = sa.seq_out
-        if full >= limit:
-            sa.next_sequence()  # raises SequenceOverflow (RFC 4303 §3.3.3)
-        sa.seq_out = full = full + 1
-        if unlimited and not sa.expired:  # what account() does for an unlimited SA
-            sa.packets += 1
-            sa.octets += len(payload)
-        else:
-            account(len(payload), now)
+        full = advance(len(payload), now)  # RFC 4303 §3.3.3, RFC 4301 §4.4.2.1
         spi_seq = pack_header(spi, full & 0xFFFFFFFF)
         if not iv_size:
             iv = b""
@@ -232,7 +223,7 @@ def inbound_path(sa: SecurityAssociation) -> InboundPath:
     verify = None if sa.integrity_ctx is None else sa.integrity_ctx.verify
     replay = sa.replay
     check, accept = replay.check, replay.accept
-    esn, unlimited, account = sa.esn, sa._unlimited, sa.account
+    esn, unlimited, received = sa.esn, sa._unlimited, sa.received
     pack_u32 = _U32.pack
     iv_end = 8 + iv_size
     icv_size = sa.icv_size
@@ -280,13 +271,7 @@ def inbound_path(sa: SecurityAssociation) -> InboundPath:
                 f"before the trailer (packet offset {iv_end})")
         if pad_length and plaintext[end:-2] != _PADS[:pad_length]:
             raise PaddingError("ESP: padding octets are not 1, 2, 3, ... (RFC 4303 §2.4)")
-        if unlimited and not sa.expired:  # what account() does for an unlimited SA
-            sa.packets += 1
-            sa.octets += end
-            events: tuple[LifetimeEvent, ...] = ()
-        else:
-            account(end, now)
-            events = sa.take_events()
+        events = received(end, now)
         if next_header == NO_NEXT_HEADER:
             return new_result(ESPResult, (next_header, b"", sa, full, events, True))
         return new_result(ESPResult, (next_header, plaintext[:end], sa, full, events, False))
@@ -341,8 +326,7 @@ def protect(sa: SecurityAssociation, next_header: int, payload: bytes, *,
         iv = rng(iv_size)
         if len(iv) != iv_size:
             raise UsageError(f"rng returned {len(iv)} octets, {iv_size} were asked for")
-    full = sa.next_sequence()
-    sa.account(len(payload), now)
+    full = sa.advance(len(payload), now)
     spi_seq = _HEADER.pack(sa.spi, full & 0xFFFFFFFF)
     if iv is None:
         # no IV, or the 64-bit sequence number, which never repeats on an SA

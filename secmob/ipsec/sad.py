@@ -317,6 +317,27 @@ class SecurityAssociation:
         self.seq_out += 1
         return self.seq_out
 
+    def advance(self, octets: int, now: float) -> int:
+        """Send one packet of ``octets`` on this outbound SA: the one place
+        where the counter moves and the packet is counted.
+
+        In order: :class:`~secmob.errors.SequenceOverflow` if the counter is
+        exhausted (before it moves), then the next full sequence number, then
+        :meth:`account` (which may raise :class:`SAExpired` or queue a soft
+        event). Returns the full (64-bit with ESN) sequence number. The
+        direction is not checked here; the callers have done it.
+        """
+        full = self.seq_out
+        if full >= (0xFFFFFFFFFFFFFFFF if self.esn else 0xFFFFFFFF):
+            self.next_sequence()  # raises SequenceOverflow (RFC 4303 §3.3.3)
+        self.seq_out = full = full + 1
+        if self._unlimited and not self.expired:  # what account() does, inline
+            self.packets += 1
+            self.octets += octets
+        else:
+            self.account(octets, now)
+        return full
+
     # -- lifetimes (RFC 4301 §4.4.2.1) ------------------------------------------
 
     def _expire(self, why: str) -> SAExpired:
@@ -364,6 +385,16 @@ class SecurityAssociation:
             self._soft("packets")
         if lt.soft_bytes is not None and total >= lt.soft_bytes:
             self._soft("bytes")
+
+    def received(self, octets: int, now: float) -> tuple[LifetimeEvent, ...]:
+        """Count one authenticated inbound packet of ``octets`` (:meth:`account`)
+        and return the queued lifetime events."""
+        if self._unlimited and not self.expired:  # what account() does, inline
+            self.packets += 1
+            self.octets += octets
+            return ()
+        self.account(octets, now)
+        return self.take_events()
 
     def take_events(self) -> tuple[LifetimeEvent, ...]:
         """Return and clear the queued lifetime events."""
