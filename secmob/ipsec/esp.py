@@ -30,10 +30,10 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from math import lcm
 from typing import NamedTuple
 
 from secmob.algorithms.base import CipherAlgorithm
+from secmob.algorithms.esp_layout import counter_iv, pad_alignment
 from secmob.errors import (
     DecodeError,
     IntegrityError,
@@ -96,25 +96,14 @@ class ESPResult(NamedTuple):
     dummy: bool = False
 
 
-def counter_iv(cipher: CipherAlgorithm) -> bool:
-    """True if ``cipher`` needs a never-repeating IV rather than a random one.
-
-    CBC transforms carry an IV of exactly one cipher block (RFC 3602 §3,
-    RFC 2451); the counter-based transforms carry 8 octets whatever their
-    block (RFC 3686 §3.1, RFC 4106 §3.1, RFC 4309 §3.1, RFC 7634 §2,
-    RFC 4543 §3.1).
-    """
-    return cipher.aead or cipher.iv_size != cipher.block_size
-
-
 def padding(cipher: CipherAlgorithm, length: int) -> bytes:
     """Padding for ``length`` octets of payload (RFC 4303 §2.4): 1, 2, 3, ...
 
     ``length + len(padding) + 2`` becomes a multiple of both the cipher's
-    block size and 4 (so the ICV is 4-octet aligned).
+    block size and 4 (so the ICV is 4-octet aligned), the alignment each SA
+    uses (:func:`secmob.algorithms.esp_layout.pad_alignment`).
     """
-    align = lcm(cipher.block_size or 1, 4)
-    return _PADS[: -(length + 2) % align]
+    return _PADS[: -(length + 2) % pad_alignment(cipher)]
 
 
 def _aad(spi_seq: bytes, full: int, esn: bool) -> bytes:

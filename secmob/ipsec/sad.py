@@ -25,7 +25,6 @@ import ipaddress
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from enum import Enum, IntEnum
-from math import lcm
 from typing import Any
 
 from secmob.algorithms.base import (
@@ -34,6 +33,7 @@ from secmob.algorithms.base import (
     IntegrityAlgorithm,
     IntegrityContext,
 )
+from secmob.algorithms.esp_layout import counter_iv, pad_alignment
 from secmob.errors import SAExpired, SequenceOverflow, UnknownSPI, UsageError
 from secmob.ipsec.common import Direction, Mode
 from secmob.ipsec.replay import ReplayWindow
@@ -254,14 +254,8 @@ class SecurityAssociation:
         #: fixed by the cipher (RFC 4303 §2.3, §2.4); ``None`` for AH.
         self.esp_layout: tuple[bool, int, bool, int] | None = None
         if cipher is not None:
-            self.esp_layout = (
-                cipher.aead, cipher.iv_size,
-                # CBC carries one random cipher block as IV (RFC 3602 §3, RFC 2451);
-                # the counter modes 8 octets that must never repeat (RFC 3686 §3.1,
-                # RFC 4106 §3.1, RFC 4309 §3.1, RFC 7634 §2, RFC 4543 §3.1).
-                cipher.aead or cipher.iv_size != cipher.block_size,
-                lcm(cipher.block_size or 1, 4),
-            )
+            self.esp_layout = (cipher.aead, cipher.iv_size, counter_iv(cipher),
+                               pad_alignment(cipher))
         self.created = now
         self.octets = 0
         self.packets = 0
