@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import struct
 
@@ -325,6 +326,13 @@ def test_padding_helper_alignment() -> None:
     assert esp.padding(NULL, 3) == b"\x01\x02\x03"
     assert esp.padding(AES_CBC, 0) == bytes(range(1, 15))
     assert esp.counter_iv(AES_GCM16) and not esp.counter_iv(AES_CBC)
+
+
+def test_padding_beyond_16_octets_is_refused_at_sa_creation() -> None:
+    wide = dataclasses.replace(NULL, block_size=32)
+    with pytest.raises(UsageError, match="padding to 32 octets"):
+        SecurityAssociation(0x1000, direction=Direction.OUTBOUND, cipher=wide,
+                            integrity=SHA1, integrity_key=bytes(20))
 
 
 def test_tracer_records_icv_input_and_aad() -> None:

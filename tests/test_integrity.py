@@ -1,6 +1,7 @@
 """Integrity transforms (AH/ESP ICVs): registry entries, properties, and
 cross-checks against implementations secmob does not contain."""
 
+import hashlib
 import hmac as std_hmac
 import json
 
@@ -198,6 +199,23 @@ def test_xcbc_key_schedule_runs_once_per_context() -> None:
     k1 = rec.find("AES-XCBC-MAC K1")
     assert k1.rfc == "RFC 3566 §4 step 1"
     assert k1.output == AES.new(bytes(range(16)), AES.MODE_ECB).encrypt(b"\x01" * 16)
+
+
+@pytest.mark.parametrize("name", ["md5", "sha1", "sha256", "sha384", "sha512"])
+def test_hmac_key_longer_than_the_block_is_hashed_first(name: str) -> None:
+    # RFC 2104 §2; the registered transforms fix shorter keys, so the context
+    # is made directly.
+    from secmob.algorithms.integrity import _HMACContext
+
+    alg = INTEGRITY.get(name)
+    digest = HMAC_HASH[alg.name]
+    key, msg = bytes(range(200)), b"a message longer than nothing"
+    assert len(key) > hashlib.new(digest).block_size
+    icv = std_hmac.new(key, msg, digest).digest()[:alg.icv_size]
+    for tracer in (None, Recorder()):  # the per-packet closures and the traced methods
+        ctx = _HMACContext(alg, key, tracer)  # type: ignore[arg-type]
+        assert ctx.compute(msg) == icv
+        ctx.verify(msg, icv)
 
 
 def test_sha256_icv_is_128_bits_not_96() -> None:

@@ -155,7 +155,6 @@ def outbound_path(sa: SecurityAssociation) -> OutboundPath:
     compute = None if sa.integrity_ctx is None else sa.integrity_ctx.compute
     spi, esn, advance = sa.spi, sa.esn, sa.advance
     pack_header, pack_u32, pack_u64 = _HEADER.pack, _U32.pack, _U64.pack
-    trailers = _TRAILERS if align <= 16 else None
     name = sa.cipher.name if sa.cipher else "CBC"
 
     def protect_fast(next_header: int, payload: bytes, now: float, rng: RNG | None) -> bytes:
@@ -174,10 +173,7 @@ def outbound_path(sa: SecurityAssociation) -> OutboundPath:
         elif counter:  # the 64-bit sequence number: never repeats on an SA
             iv = pack_u64(full) if iv_size == 8 else pack_u64(full)[-iv_size:]
         pad = -(len(payload) + 2) % align
-        if trailers is not None:
-            plaintext = payload + trailers[pad << 8 | next_header]
-        else:
-            plaintext = payload + _PADS[:pad] + bytes((pad, next_header))
+        plaintext = payload + _TRAILERS[pad << 8 | next_header]  # align <= 16 (the SA checks)
         if aead:
             aad = spi_seq[:4] + pack_u32(full >> 32) + spi_seq[4:] if esn else spi_seq
             return b"".join((spi_seq, iv, seal(iv, plaintext, aad)))

@@ -254,8 +254,11 @@ class SecurityAssociation:
         #: fixed by the cipher (RFC 4303 §2.3, §2.4); ``None`` for AH.
         self.esp_layout: tuple[bool, int, bool, int] | None = None
         if cipher is not None:
-            self.esp_layout = (cipher.aead, cipher.iv_size, counter_iv(cipher),
-                               pad_alignment(cipher))
+            align = pad_alignment(cipher)
+            if align > 16:  # the ESP ciphers' blocks are at most 16 octets (RFC 4303 §2.4)
+                raise UsageError(f"{cipher.name}: ESP padding to {align} octets is not "
+                                 "supported (cipher blocks of at most 16 octets)")
+            self.esp_layout = (cipher.aead, cipher.iv_size, counter_iv(cipher), align)
         self.created = now
         self.octets = 0
         self.packets = 0
@@ -289,8 +292,6 @@ class SecurityAssociation:
             f"{self.direction.name.lower()} {self.mode.value} {_show(self.source)} -> "
             f"{_show(self.destination)} {algs}{esn} (keys hidden)>"
         )
-
-    # -- sizes ------------------------------------------------------------------
 
     # -- sequence numbers (RFC 4303 §3.3.3, RFC 4302 §3.3.2) -------------------
 
