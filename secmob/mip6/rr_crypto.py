@@ -1,0 +1,223 @@
+"""Return Routability: keygen tokens, Kbm and the binding authenticator
+(RFC 6275 §5.2, §6.2.7, §9.4, §9.5.1; constants of §12).
+
+The formulas (``|`` is concatenation, ``First(n, x)`` the first n bits)::
+
+    home keygen token    = First(64, HMAC_SHA1(Kcn, home address | nonce | 0))
+    care-of keygen token = First(64, HMAC_SHA1(Kcn, care-of address | nonce | 1))
+    Kbm                  = SHA1(home keygen token | care-of keygen token)
+    Kbm (deregistration) = SHA1(home keygen token)
+    Authenticator        = First(96, HMAC_SHA1(Kbm, care-of address |
+                                               correspondent | MH Data))
+
+where the final ``0``/``1`` are single octets (§5.2.5) and "MH Data" is the
+Mobility Header with its Checksum taken as zero and the Authenticator left out
+(:func:`secmob.wire.mobility.authenticated_data`). A deregistration is a
+Binding Update with Lifetime 0 (§6.1.7, §9.5.1; RFC 3775 also counted a
+care-of address equal to the home address, RFC 6275 does not): its Kbm uses the
+home keygen token alone (§5.2.5) and the home address stands in for the
+care-of address in the authenticator (§6.2.7).
+
+Pure functions compute each step; the nodes that keep state and use them
+(:class:`~secmob.mip6.rr.NonceTable`, :class:`~secmob.mip6.rr.Correspondent`,
+:class:`~secmob.mip6.rr.MobileNode`) are in :mod:`secmob.mip6.rr`, which
+re-exports everything defined here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TypeVar
+
+from secmob.errors import IntegrityError, UsageError
+from secmob.trace import Tracer, emit
+from secmob.wire import mobility as mh
+from secmob.wire.mobility_options import (
+    BindingAuthorizationData,
+    MobilityOption,
+    align_options,
+)
+
+__all__ = [
+    "AUTHENTICATOR_LENGTH",
+    "COOKIE_LENGTH",
+    "KCN_LENGTH",
+    "MAX_NONCE_LIFETIME",
+    "MAX_RR_BINDING_LIFETIME",
+    "MAX_TOKEN_LIFETIME",
+    "NONCE_LENGTH",
+    "TOKEN_LENGTH",
+    "Rng",
+    "authenticator",
+    "binding_management_key",
+    "care_of_keygen_token",
+    "home_keygen_token",
+    "sign_message",
+    "verify_authenticator",
+]
+
+Rng = Callable[[int], bytes]
+
+KCN_LENGTH = 20
+"""Kcn is a 20-octet HMAC-SHA1 key (§5.2.1)."""
+NONCE_LENGTH = 8
+"""Octets drawn for each nonce (§5.2.2 leaves the size to the node; 64 bits)."""
+COOKIE_LENGTH = 8
+"""Home and care-of init cookies are 64 bits (§5.2.4, §6.1.3)."""
+TOKEN_LENGTH = 8
+"""Keygen tokens are 64 bits (§5.2.5)."""
+AUTHENTICATOR_LENGTH = 12
+"""The Authenticator is 96 bits (§6.2.7)."""
+MAX_NONCE_LIFETIME = 240
+"""Seconds a nonce stays acceptable after it is made (§12)."""
+MAX_TOKEN_LIFETIME = 210
+"""Seconds a keygen token may be used by the mobile node (§12)."""
+MAX_RR_BINDING_LIFETIME = 420
+"""Longest binding lifetime, in seconds, granted on Return Routability (§12)."""
+
+_RFC_TOKEN = "RFC 6275 §5.2.5"
+_RFC_AUTH = "RFC 6275 §6.2.7"
+
+
+def _need(name: str, value: bytes, n: int) -> None:
+    if len(value) != n:
+        raise UsageError(f"{name} must be {n} octets, got {len(value)}")
+
+
+def _keygen_token(kcn: bytes, address: bytes, nonce: bytes, which: str, octet: int,
+                  tracer: Tracer | None) -> bytes:
+    """First(64, HMAC_SHA1(Kcn, address | nonce | octet)) (§5.2.5)."""
+    _need(f"{which} address", address, 16)
+    token = hmac.digest(kcn, address + nonce + bytes((octet,)), "sha1")[:TOKEN_LENGTH]
+    if tracer is not None:
+        emit(tracer, f"{which} keygen token",
+             f"First(64, HMAC_SHA1(Kcn, {which} address | nonce | {octet}))", _RFC_TOKEN,
+             {"Kcn": kcn, f"{which} address": address, "nonce": nonce}, token)
+    return token
+
+
+def home_keygen_token(kcn: bytes, home_address: bytes, nonce: bytes,
+                      tracer: Tracer | None = None) -> bytes:
+    """First(64, HMAC_SHA1(Kcn, home address | nonce | 0)) (§5.2.5); the final
+    0 is one zero octet."""
+    return _keygen_token(kcn, home_address, nonce, "home", 0, tracer)
+
+
+def care_of_keygen_token(kcn: bytes, care_of_address: bytes, nonce: bytes,
+                         tracer: Tracer | None = None) -> bytes:
+    """First(64, HMAC_SHA1(Kcn, care-of address | nonce | 1)) (§5.2.5); the
+    final 1 is one octet of value 1."""
+    return _keygen_token(kcn, care_of_address, nonce, "care-of", 1, tracer)
+
+
+def binding_management_key(home_token: bytes, care_of_token: bytes | None = None,
+                           tracer: Tracer | None = None) -> bytes:
+    """Kbm = SHA1(home keygen token | care-of keygen token), or
+    SHA1(home keygen token) when ``care_of_token`` is ``None`` (deregistration,
+    §5.2.5)."""
+    _need("home keygen token", home_token, TOKEN_LENGTH)
+    if care_of_token is None:
+        kbm = hashlib.sha1(home_token).digest()
+        if tracer is not None:
+            emit(tracer, "Kbm (deregistration)", "Kbm = SHA1(home keygen token)", _RFC_TOKEN,
+                 {"home keygen token": home_token}, kbm)
+        return kbm
+    _need("care-of keygen token", care_of_token, TOKEN_LENGTH)
+    kbm = hashlib.sha1(home_token + care_of_token).digest()
+    if tracer is not None:
+        emit(tracer, "Kbm", "Kbm = SHA1(home keygen token | care-of keygen token)",
+             _RFC_TOKEN, {"home keygen token": home_token,
+                          "care-of keygen token": care_of_token}, kbm)
+    return kbm
+
+
+def authenticator(kbm: bytes, care_of_address: bytes, correspondent: bytes, mh_data: bytes,
+                  tracer: Tracer | None = None) -> bytes:
+    """First(96, HMAC_SHA1(Kbm, care-of address | correspondent | MH Data)) (§6.2.7)."""
+    _need("care-of address", care_of_address, 16)
+    _need("correspondent address", correspondent, 16)
+    tag = hmac.digest(kbm, care_of_address + correspondent + mh_data, "sha1")[
+        :AUTHENTICATOR_LENGTH]
+    if tracer is not None:
+        emit(tracer, "authenticator",
+             "First(96, HMAC_SHA1(Kbm, care-of address | correspondent | MH Data))", _RFC_AUTH,
+             {"Kbm": kbm, "care-of address": care_of_address, "correspondent": correspondent,
+              "MH Data": mh_data}, tag)
+    return tag
+
+
+def verify_authenticator(kbm: bytes, care_of_address: bytes, correspondent: bytes,
+                         mh_data: bytes, received: bytes, tracer: Tracer | None = None) -> None:
+    """Recompute the authenticator and compare it in constant time; raise
+    :class:`IntegrityError` on mismatch (§9.5.1, §11.7.3)."""
+    if len(care_of_address) != 16 or len(correspondent) != 16:
+        raise UsageError("care-of and correspondent addresses must be 16 octets")
+    tag = hmac.digest(kbm, care_of_address + correspondent + mh_data, "sha1")[
+        :AUTHENTICATOR_LENGTH]
+    ok = hmac.compare_digest(tag, received)
+    if tracer is not None:
+        emit(tracer, "verify authenticator",
+             "received == First(96, HMAC_SHA1(Kbm, care-of address | correspondent | MH Data))",
+             _RFC_AUTH, {"received": received, "computed": tag}, "valid" if ok else "INVALID")
+    if not ok:
+        raise IntegrityError("Binding Authorization Data: the Authenticator does not verify "
+                             "(RFC 6275 §6.2.7)")
+
+
+_Signed = TypeVar("_Signed", mh.BindingUpdate, mh.BindingAcknowledgement)
+
+
+def sign_message(message: _Signed, kbm: bytes, care_of_address: bytes, correspondent: bytes,
+                 source: bytes, destination: bytes,
+                 tracer: Tracer | None = None) -> tuple[_Signed, bytes]:
+    """Attach a Binding Authorization Data option computed with ``kbm``.
+
+    Any existing Binding Authorization Data option is replaced; the options are
+    re-aligned (§6.2.1) with the new one last. Returns the message and its
+    bytes with the checksum computed over ``source``/``destination`` (see
+    :mod:`secmob.wire.mobility` for which addresses).
+    """
+    draft: _Signed
+    draft, tag, wire = _sign(message, kbm, care_of_address, correspondent, source, destination,
+                             tracer)
+    signed: _Signed = replace(draft, options=(*draft.options[:-1], BindingAuthorizationData(tag)),
+                              checksum=int.from_bytes(wire[4:6], "big"))
+    return signed, wire
+
+
+def _sign(message: _Signed, kbm: bytes, care_of_address: bytes, correspondent: bytes,
+          source: bytes, destination: bytes,
+          tracer: Tracer | None) -> tuple[_Signed, bytes, bytes]:
+    """:func:`sign_message` without the signed message object: the draft
+    (placeholder Authenticator), the Authenticator and the signed bytes."""
+    others: list[MobilityOption] = [
+        o for o in message.options if not isinstance(o, BindingAuthorizationData)]
+    draft: _Signed = replace(message, options=align_options((*others, _PLACEHOLDER),
+                                                            6 + message.FIXED))
+    return draft, *_sign_draft(draft, kbm, care_of_address, correspondent, source, destination,
+                                tracer)
+
+
+_PLACEHOLDER = BindingAuthorizationData(bytes(AUTHENTICATOR_LENGTH))
+# The options of a Binding Acknowledgement signed by a correspondent node (§9.5.4).
+_ACK_OPTIONS = align_options((_PLACEHOLDER,), 6 + mh.BindingAcknowledgement.FIXED)
+
+
+def _sign_draft(draft: mh.MobilityMessage, kbm: bytes, care_of_address: bytes,
+                correspondent: bytes, source: bytes, destination: bytes,
+                tracer: Tracer | None) -> tuple[bytes, bytes]:
+    """The Authenticator and the signed bytes of ``draft``, a message whose
+    options end with a placeholder Binding Authorization Data option.
+
+    The draft is encoded once; the Authenticator, the last 12 octets
+    (:func:`secmob.wire.mobility.authenticated_data`), is then written over
+    the placeholder and the checksum computed over the result."""
+    raw = draft.to_bytes()
+    data = mh.authenticated_data(raw, draft)
+    tag = authenticator(kbm, care_of_address, correspondent, data, tracer)
+    body = raw[:-AUTHENTICATOR_LENGTH] + tag
+    checksum = mh.mh_checksum(source, destination, body)
+    return tag, body[:4] + checksum.to_bytes(2, "big") + body[6:]
