@@ -21,7 +21,7 @@ Transport mode places ESP/AH as :mod:`secmob.wire.skim` describes (after
 Hop-by-Hop, Routing, Fragment and Home Address Destination Options headers,
 RFC 4303 §3.1.1, RFC 6275 §6.3); tunnel mode adds an outer IPv6 or IPv4
 header from the SA's tunnel endpoints (RFC 4301 §5.1.2), of either family
-around either family.
+around either family (:mod:`secmob.ipsec.tunnel`).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from secmob.ipsec.common import Direction, Mode
 from secmob.ipsec.sad import SAD, LifetimeEvent, Protocol, SecurityAssociation
 from secmob.ipsec.selectors import OPAQUE, Special, Traffic
 from secmob.ipsec.spd import SPD, Action, Entry
+from secmob.ipsec.tunnel import IPV4_IN_IP, IPV6_IN_IP, decapsulated, inner_packet, outer_header
 from secmob.trace import Tracer
 from secmob.wire.ah_mutable import ah_icv_input
 from secmob.wire.checksum import internet_checksum
@@ -48,7 +49,6 @@ __all__ = ["Engine", "InboundResult", "OutboundResult", "Verdict"]
 RNG = Callable[[int], bytes]
 _H = struct.Struct("!H")
 _SPI_SEQ = struct.Struct("!II")
-IPV4_IN_IP, IPV6_IN_IP = 4, 41
 _FLOW_CACHE_LIMIT = 1 << 16
 _NEW = tuple.__new__  # a NamedTuple result without its Python-level __new__
 _UNKNOWN = object()  # not in a cache
@@ -137,70 +137,6 @@ def _set_length(buf: bytearray, version: int, total: int | None = None) -> None:
         ihl = (buf[0] & 0x0F) * 4
         buf[10:12] = b"\x00\x00"
         _H.pack_into(buf, 10, internet_checksum(bytes(buf[:ihl])))
-
-
-def _traffic_class(packet: bytes) -> int:
-    """DSCP and ECN of an IP header: the IPv6 Traffic Class or the IPv4 TOS octet."""
-    if packet[0] >> 4 == 6:
-        return ((packet[0] & 0x0F) << 4) | (packet[1] >> 4)
-    return packet[1]
-
-
-def _outer_header(sa: SecurityAssociation, next_header: int, body_length: int,
-                  inner: bytes, ident: int) -> bytes:
-    """The outer header of a tunnel-mode packet (RFC 4301 §5.1.2.1).
-
-    DSCP and ECN are copied from the inner header; the hop limit (TTL) is
-    constructed (64). An IPv4 outer header copies the inner DF bit (an inner
-    IPv6 packet is never fragmented en route, so DF is set) and carries
-    ``ident`` as Identification when DF is clear (RFC 6864 §4.1).
-    """
-    src, dst = sa.tunnel_source, sa.tunnel_destination
-    assert src is not None and dst is not None  # tunnel SAs always have both
-    tc = _traffic_class(inner)
-    if len(src) == 16:
-        return struct.pack("!IHBB", (6 << 28) | (tc << 20), body_length, next_header,
-                           64) + src + dst
-    df = inner[0] >> 4 == 6 or bool(inner[6] & 0x40)
-    header = bytearray(struct.pack("!BBHHHBBH", 0x45, tc, 20 + body_length,
-                                   0 if df else ident, 0x4000 if df else 0, 64,
-                                   next_header, 0) + src + dst)
-    _H.pack_into(header, 10, internet_checksum(bytes(header)))
-    return bytes(header)
-
-
-def _decapsulated(inner: bytes, outer: bytes) -> bytes:
-    """The inner packet with congestion marked when the outer header was
-    (RFC 4301 §5.1.2.1 note 6, RFC 3168 §9.2.1): an outer ECN of CE turns an
-    ECN-capable inner ECN (ECT(0), ECT(1)) into CE."""
-    if _traffic_class(outer) & 3 != 3 or _traffic_class(inner) & 3 not in (1, 2):
-        return inner
-    marked = bytearray(inner)
-    if inner[0] >> 4 == 6:
-        marked[1] |= 0x30
-    else:
-        marked[1] |= 0x03
-        ihl = (marked[0] & 0x0F) * 4
-        marked[10:12] = b"\x00\x00"
-        _H.pack_into(marked, 10, internet_checksum(bytes(marked[:ihl])))
-    return bytes(marked)
-
-
-def _inner_packet(inner: bytes, next_header: int) -> bytes:
-    """The inner packet of a tunnel, without TFC padding (RFC 4303 §2.7: the
-    inner header's length says where the packet ends)."""
-    if next_header == IPV6_IN_IP:
-        if len(inner) < 40 or inner[0] >> 4 != 6:
-            raise DecodeError("IPsec tunnel", "inner packet is not IPv6", 0)
-        end = 40 + _H.unpack_from(inner, 4)[0]
-    else:
-        if len(inner) < 20 or inner[0] >> 4 != 4:
-            raise DecodeError("IPsec tunnel", "inner packet is not IPv4", 0)
-        end = _H.unpack_from(inner, 2)[0]
-    if end > len(inner):
-        raise DecodeError("IPsec tunnel", f"inner packet claims {end} octets, "
-                                          f"{len(inner)} arrived", 0)
-    return inner[:end]
 
 
 class Engine:
@@ -364,7 +300,7 @@ class Engine:
             if sa.protocol is Protocol.ESP:
                 body = esp.protect(sa, inner_nh, packet, now=now, rng=self.rng,
                                    tracer=self.tracer)
-                return _outer_header(sa, 50, len(body), packet, self._next_ident()) + body
+                return outer_header(sa, 50, len(body), packet, self._next_ident()) + body
             return self._ah_tunnel(sa, inner_nh, packet, now)
         if s.fragment:
             raise UsageError("transport-mode IPsec applies to whole packets, not fragments "
@@ -400,7 +336,7 @@ class Engine:
                    now: float) -> bytes:
         ipv6 = sa.tunnel_source is not None and len(sa.tunnel_source) == 16
         length = ah.header_length(sa, ipv6=ipv6)
-        outer = bytearray(_outer_header(sa, 51, length + len(inner), inner,
+        outer = bytearray(outer_header(sa, 51, length + len(inner), inner,
                                         self._next_ident()))
         placeholder = outer + bytes(length) + inner
         placeholder[len(outer)] = inner_nh
@@ -559,7 +495,7 @@ class Engine:
             if next_header not in (IPV4_IN_IP, IPV6_IN_IP):
                 raise DecodeError("IPsec tunnel",
                                   f"Next Header {next_header} is not IPv4 (4) or IPv6 (41)", at)
-            return _decapsulated(_inner_packet(inner, next_header), packet), sa, events
+            return decapsulated(inner_packet(inner, next_header), packet), sa, events
         out = bytearray(packet[:at])
         out[s.nh_at] = next_header
         out += payload if rest_at == len(packet) else packet[rest_at:]

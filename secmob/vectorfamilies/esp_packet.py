@@ -47,10 +47,11 @@ from typing import Any
 from secmob.algorithms import ENCRYPTION, INTEGRITY
 from secmob.errors import VectorFileError
 from secmob.ipsec import esp
-from secmob.ipsec.engine import IPV4_IN_IP, IPV6_IN_IP, Engine
+from secmob.ipsec.engine import Engine
 from secmob.ipsec.sad import SAD, Direction, Mode, Protocol, SABundle, SecurityAssociation
 from secmob.ipsec.selectors import ANY, Selector
 from secmob.ipsec.spd import SPD, Action, Entry, SATemplate
+from secmob.ipsec.tunnel import IPV4_IN_IP, IPV6_IN_IP
 from secmob.vectors import Case, Output, family
 
 __all__ = ["check_esp_packet"]
