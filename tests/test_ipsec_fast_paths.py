@@ -94,10 +94,12 @@ def test_esp_protect_errors_fast_equals_traced() -> None:
         (17, {}),  # CBC without an rng
         (17, {"rng": lambda n: b""}),  # an rng that returns too little
     ]
+    untouched = state(fast)
     for next_header, kw in calls:
         assert outcome(esp.protect, fast, next_header, b"x", now=0.0, **kw) == outcome(
             esp.protect, general, next_header, b"x", now=0.0, tracer=Recorder(), **kw)
-        assert state(fast) == state(general)
+        assert state(fast) == state(general) == untouched  # a refused call changes nothing
+        assert (fast.seq_out, fast.packets, fast.octets) == (0, 0, 0)
     fast.seq_out = general.seq_out = (1 << 32) - 1  # SequenceOverflow
     assert outcome(esp.protect, fast, 17, b"x", now=0.0, rng=counter_rng()) == outcome(
         esp.protect, general, 17, b"x", now=0.0, rng=counter_rng(), tracer=Recorder())
@@ -277,6 +279,27 @@ def test_cbc_contexts_equal_a_fresh_cbc_per_packet(name: str) -> None:
         assert ctx.open(iv, ct) == plain
         with pytest.raises(SecmobError):
             ctx.open(iv, ct + b"x")
+
+
+def test_3des_esp_packets_through_one_sa_equal_fresh_cbc() -> None:
+    """Consecutive ESP packets of one 3DES-CBC SA (one long-lived cipher
+    context) each decrypt, with a new ``cryptography`` CBC context, under
+    their own IV to the payload and the RFC 4303 §2.4 trailer."""
+    from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+    from cryptography.hazmat.primitives.ciphers import Cipher, modes
+
+    kw = keyed("3des", "sha1")
+    key = kw["cipher_key"]
+    assert isinstance(key, bytes)
+    sa = SecurityAssociation(SPI, direction=Direction.OUTBOUND, **kw)  # type: ignore[arg-type]
+    rng = counter_rng()
+    for n, payload in enumerate((b"", b"abc", bytes(range(8)), bytes(1400), b"z" * 17), 1):
+        packet = esp.protect(sa, 17, payload, now=0.0, rng=rng)
+        iv, ct = packet[8:16], packet[16:-12]
+        assert packet[:8] == SPI.to_bytes(4, "big") + n.to_bytes(4, "big")
+        plain = Cipher(TripleDES(key), modes.CBC(iv)).decryptor().update(ct)
+        pad = -(len(payload) + 2) % 8
+        assert plain == payload + bytes(range(1, pad + 1)) + bytes((pad, 17))
 
 
 # -- untraced HMAC contexts ------------------------------------------------------------

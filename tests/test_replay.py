@@ -154,3 +154,47 @@ def test_bad_sizes(bad: object) -> None:
 def test_wire_number_must_have_32_bits() -> None:
     with pytest.raises(UsageError):
         ReplayWindow(64).check(SPACE)
+
+
+# -- ESN inference, RFC 4303 Appendix A2.2, at the edges of its two cases ----------------
+
+
+def esn_window(top: int, size: int = 64) -> ReplayWindow:
+    w = ReplayWindow(size, esn=True)
+    w.accept(top)
+    return w
+
+
+@pytest.mark.parametrize(("tl", "seql", "seqh"), [
+    # Case A, Tl = W - 1 (its first value): Bl = 0, every seql is >= Bl.
+    (63, 0, 5), (63, 63, 5), (63, SPACE - 1, 5),
+    # Case A, Tl = 100: Bl = 37; just below Bl belongs to the next subspace.
+    (100, 37, 5), (100, 36, 6), (100, 0, 6), (100, SPACE - 1, 5),
+    # Case B, Tl = W - 2 (its last value): Bl = -1 mod 2^32 = 2^32 - 1.
+    (62, SPACE - 1, 4), (62, SPACE - 2, 5), (62, 0, 5), (62, 62, 5),
+    # Case B, Tl = 0: Bl = 2^32 - 63.
+    (0, SPACE - 63, 4), (0, SPACE - 64, 5), (0, 0, 5),
+])
+def test_infer_cases_a_and_b(tl: int, seql: int, seqh: int) -> None:
+    w = esn_window(5 * SPACE + tl)
+    assert w.infer(seql) == seqh * SPACE + seql
+
+
+def test_infer_refuses_numbers_before_the_first_and_after_the_last() -> None:
+    with pytest.raises(ReplayError, match="left of the window"):
+        esn_window(62).infer(SPACE - 1)  # Case B with Th = 0: Seqh would be -1
+    assert esn_window(63).infer(SPACE - 1) == SPACE - 1  # Case A with Th = 0
+    with pytest.raises(ReplayError, match="beyond 2\\^64 - 1"):
+        esn_window((1 << 64) - 1).infer(0)  # Case A: Seqh = Th + 1 = 2^32
+    assert esn_window((1 << 64) - 1).infer(SPACE - 1) == (1 << 64) - 1
+
+
+def test_infer_without_esn_and_out_of_range_input() -> None:
+    w = ReplayWindow(64)
+    w.accept(100)
+    assert w.infer(0) == 0 and w.infer(SPACE - 1) == SPACE - 1
+    for bad in (-1, SPACE):
+        with pytest.raises(UsageError):
+            w.infer(bad)
+        with pytest.raises(UsageError):
+            esn_window(100).infer(bad)

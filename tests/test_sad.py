@@ -16,6 +16,7 @@ from secmob.ipsec.sad import (
     Protocol,
     SABundle,
     SecurityAssociation,
+    inbound_sa,
     packed_address,
 )
 
@@ -199,3 +200,15 @@ def test_new_limits_take_effect_on_the_next_packet() -> None:
     esp.protect(sa, 17, b"x", now=0.0)
     with pytest.raises(SAExpired):
         esp.protect(sa, 17, b"x", now=0.0)
+
+
+def test_inbound_sa_given_directly_must_match_the_packet() -> None:
+    sa = esp_sa(0x1000, direction=Direction.INBOUND)
+    assert inbound_sa(sa, 0x1000, Protocol.ESP) is sa
+    with pytest.raises(UnknownSPI, match="ESP SPI 0x00001001; the given SA is ESP SPI 0x00001000"):
+        inbound_sa(sa, 0x1001, Protocol.ESP)
+    with pytest.raises(UnknownSPI, match="AH SPI 0x00001000; the given SA is ESP"):
+        inbound_sa(sa, 0x1000, Protocol.AH)
+    outbound = esp_sa(0x1000, direction=Direction.OUTBOUND)
+    with pytest.raises(UsageError, match="needs an inbound SA"):
+        inbound_sa(outbound, 0x1000, Protocol.ESP)
