@@ -3,13 +3,13 @@ TCP (RFC 9293 §3.1)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from secmob._buffer import Reader
-from secmob.errors import DecodeError
+from secmob.errors import DecodeError, UsageError
 
-__all__ = ["decode_kind_length"]
+__all__ = ["check_option_words", "decode_kind_length", "encode_kind_length"]
 
 T = TypeVar("T")
 
@@ -46,3 +46,25 @@ def decode_kind_length(
             )
         out.append(make(kind, r.take(length - 2)))
     return tuple(out), b""
+
+
+def encode_kind_length(options: Iterable[tuple[int, bytes]], padding: bytes = b"") -> bytes:
+    """``(kind, data)`` options and trailing padding as they go on the wire
+    (kinds 0 and 1 are one octet, the others kind | length | data)."""
+    out = bytearray()
+    for kind, data in options:
+        if kind in (END_OF_LIST, NO_OPERATION):
+            out.append(kind)
+        else:
+            out += bytes((kind, 2 + len(data))) + data
+    return bytes(out + padding)
+
+
+def check_option_words(header: str, options: bytes, hint: str) -> None:
+    """Raise :class:`UsageError` unless ``options`` fill whole 32-bit words,
+    at most 40 octets (what the IPv4 IHL and the TCP Data Offset can count)."""
+    if len(options) % 4 or len(options) > 40:
+        raise UsageError(
+            f"{header} options take {len(options)} octets; they must fill whole 32-bit "
+            f"words, at most 40 octets ({hint})"
+        )

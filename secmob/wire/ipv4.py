@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from secmob._buffer import Reader, Writer
 from secmob.errors import DecodeError, UsageError
 from secmob.wire._encode import encoded
-from secmob.wire._tlv import decode_kind_length
+from secmob.wire._tlv import check_option_words, decode_kind_length, encode_kind_length
 from secmob.wire.checksum import internet_checksum
 from secmob.wire.ipsec_headers import AH, ESP
 from secmob.wire.ipv6 import AH_NH, ESP_NH, decode_chain, encode_chain, link_chain
@@ -112,18 +112,11 @@ class IPv4Header:
         return 20 + len(self.options_bytes())
 
     def options_bytes(self) -> bytes:
-        w = Writer()
-        for opt in self.options:
-            opt.encode(w)
-        return w.put(self.padding).getvalue()
+        return encode_kind_length(((o.type, o.data) for o in self.options), self.padding)
 
     def encode(self, w: Writer) -> None:
         opts = self.options_bytes()
-        if len(opts) % 4 or len(opts) > 40:
-            raise UsageError(
-                f"IPv4 options take {len(opts)} octets; they must fill whole 32-bit words, "
-                "at most 40 octets (end them with End of Option List and padding)"
-            )
+        check_option_words("IPv4", opts, "end them with End of Option List and padding")
         if len(self.src) != 4 or len(self.dst) != 4:
             raise UsageError("IPv4 addresses are 4 octets")
         if not (0 <= self.flags <= 7 and 0 <= self.fragment_offset <= 0x1FFF):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from secmob._buffer import Reader, Writer
 from secmob.errors import DecodeError, UsageError
 from secmob.wire._encode import encoded
-from secmob.wire._tlv import decode_kind_length
+from secmob.wire._tlv import check_option_words, decode_kind_length, encode_kind_length
 from secmob.wire.checksum import internet_checksum, transport_checksum
 
 __all__ = [
@@ -178,18 +178,11 @@ class TCP:
         return cls.decode(Reader(data, cls.NAME))
 
     def options_bytes(self) -> bytes:
-        w = Writer()
-        for opt in self.options:
-            opt.encode(w)
-        return w.put(self.padding).getvalue()
+        return encode_kind_length(((o.kind, o.data) for o in self.options), self.padding)
 
     def encode(self, w: Writer) -> None:
         opts = self.options_bytes()
-        if len(opts) % 4 or len(opts) > 40:
-            raise UsageError(
-                f"TCP options take {len(opts)} octets; they must fill whole 32-bit words, "
-                "at most 40 octets (pad with NOP/End of Option List)"
-            )
+        check_option_words("TCP", opts, "pad with NOP/End of Option List")
         w.u16(self.source_port).u16(self.destination_port).u32(self.sequence)
         w.u32(self.acknowledgment).u8(((5 + len(opts) // 4) << 4) | self.reserved)
         w.u8(self.flags).u16(self.window).u16(self.checksum).u16(self.urgent_pointer)
