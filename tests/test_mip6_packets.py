@@ -184,3 +184,30 @@ def test_deferred_notes_read_like_notes_made_at_once() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         del e.time
     assert packets.Event(1, "sent", "{} braces stay", None).detail == "{} braces stay"
+
+
+def test_admit_reports_what_inbound_ipsec_decided() -> None:
+    from types import SimpleNamespace
+
+    from secmob.errors import IntegrityError
+    from secmob.mip6.packets import admit
+
+    class Engine:
+        def __init__(self, outcome: object) -> None:
+            self.outcome = outcome
+
+        def outbound(self, packet: bytes, *, now: float) -> object:
+            raise AssertionError("not used")
+
+        def inbound(self, packet: bytes, *, now: float) -> object:
+            if isinstance(self.outcome, Exception):
+                raise self.outcome
+            return self.outcome
+
+    sa = SimpleNamespace(mode=SimpleNamespace(value="transport"))
+    assert admit(Engine(SimpleNamespace(packet=b"p", sas=(sa,))), b"x", 0) == (b"p", True, "")
+    assert admit(Engine(SimpleNamespace(packet=b"p", sas=())), b"x", 0) == (b"p", False, "")
+    # an authenticated dummy packet: dropped without a reason
+    assert admit(Engine(SimpleNamespace(packet=None, sas=(sa,))), b"x", 0) == (None, True, "")
+    refused = admit(Engine(IntegrityError("ICV does not verify")), b"x", 0)
+    assert refused == (None, False, "ICV does not verify")

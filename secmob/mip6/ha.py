@@ -60,7 +60,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Iterable, Mapping
 
-from secmob.errors import BindingError, DecodeError, SecmobError
+from secmob.errors import BindingError, DecodeError
 from secmob.mip6.binding import BindingCache, refusal
 from secmob.mip6.packets import (
     IPV6_IN_IPV6,
@@ -69,6 +69,7 @@ from secmob.mip6.packets import (
     Delivery,
     Event,
     Protection,
+    admit,
     decapsulate,
     forwarded,
     mobility_packet,
@@ -159,20 +160,18 @@ class HomeAgent:
             return []
         if a.dst not in self.addresses:
             return self._intercepted(packet, a, now)
-        try:
-            res = self.engine.inbound(packet, now=now)
-        except SecmobError as exc:
-            self._note(now, "discarded", f"IPsec: {exc}")
+        delivered, protected, why = admit(self.engine, packet, now)
+        if delivered is None:
+            if why:
+                self._note(now, "discarded", f"IPsec: {why}")
             return []
-        if res.packet is None:
-            return []
-        inner = parse(res.packet)
+        inner = parse(delivered)
         if inner.dst not in self.addresses:  # out of an ESP tunnel (RFC 4877 §6.2)
-            return self._forward(res.packet, now)
+            return self._forward(delivered, now)
         if inner.protocol == IPV6_IN_IPV6 and not inner.packet.chain:
-            return self._reverse_tunnel(res.packet, now)
+            return self._reverse_tunnel(delivered, now)
         if inner.protocol == mh.MH_PROTOCOL:
-            return self._mobility(inner, protected=bool(res.sas), now=now)
+            return self._mobility(inner, protected=protected, now=now)
         self.inbox.append(Delivery(now, inner.source, inner.destination, inner.protocol,
                                    inner.payload, ROUTE_DIRECT))
         return []
@@ -215,14 +214,13 @@ class HomeAgent:
             self._note(now, "discarded", f"reverse tunnel from {show(outer_src)}: no binding "
                                          f"of {show(i.src)} to that care-of address")
             return []
-        try:  # the inner packet meets the SPD as well (e.g. HoTI protection)
-            res = self.engine.inbound(inner, now=now)
-        except SecmobError as exc:
-            self._note(now, "discarded", f"IPsec on the tunnelled packet: {exc}")
+        # the inner packet meets the SPD as well (e.g. HoTI protection)
+        delivered, _, why = admit(self.engine, inner, now)
+        if delivered is None:
+            if why:
+                self._note(now, "discarded", f"IPsec on the tunnelled packet: {why}")
             return []
-        if res.packet is None:
-            return []
-        return self._forward(res.packet, now)
+        return self._forward(delivered, now)
 
     # -- home registration --------------------------------------------------
 

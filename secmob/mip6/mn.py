@@ -47,7 +47,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from secmob.addr.eui64 import slaac_address
-from secmob.errors import DecodeError, SecmobError
+from secmob.errors import DecodeError
 from secmob.mip6.mn_ro import Peer, RouteOptimisation
 from secmob.mip6.packets import (
     IPV6_IN_IPV6,
@@ -58,6 +58,7 @@ from secmob.mip6.packets import (
     Delivery,
     Event,
     Protection,
+    admit,
     build,
     decapsulate,
     forwarded,
@@ -252,22 +253,20 @@ class MobileNode(RouteOptimisation):
                 return []
         if a.dst not in self.addresses:
             return self._route(packet, a, now)
-        try:
-            res = self.engine.inbound(packet, now=now)
-        except SecmobError as exc:
-            self._note(now, "discarded", f"IPsec: {exc}")
+        delivered, protected, why = admit(self.engine, packet, now)
+        if delivered is None:
+            if why:
+                self._note(now, "discarded", f"IPsec: {why}")
             return []
-        if res.packet is None:
-            return []
-        inner = parse(res.packet)
+        inner = parse(delivered)
         if inner.protocol == IPV6_IN_IPV6 and not inner.packet.chain:
-            return self._from_tunnel(res.packet, now)
+            return self._from_tunnel(delivered, now)
         if inner.routed_to is not None and inner.routed_to != self.home_address:
             self._note(now, "discarded", "type 2 Routing header not naming the home address "
                                          "(RFC 6275 §11.3.3)")
             return []
         route = ROUTE_OPTIMISED if inner.routed_to is not None else ROUTE_DIRECT
-        return self._local(inner, bool(res.sas), route, now)
+        return self._local(inner, protected, route, now)
 
     def _route(self, packet: bytes, a: Arrival, now: float) -> list[bytes]:
         """A mobile router forwards for its mobile network (RFC 3963 §5.5)."""
@@ -298,17 +297,19 @@ class MobileNode(RouteOptimisation):
             self._note(now, "discarded", f"tunnelled packet from {show(outer_src)}, "
                                          "not the home agent")
             return []
+        delivered, protected, why = admit(self.engine, inner, now)
+        if delivered is None:
+            if why:
+                self._note(now, "discarded", f"tunnelled packet: {why}")
+            return []
         try:
-            res = self.engine.inbound(inner, now=now)
-            if res.packet is None:
-                return []
-            i = parse(res.packet)
-        except SecmobError as exc:
+            i = parse(delivered)
+        except DecodeError as exc:
             self._note(now, "discarded", f"tunnelled packet: {exc}")
             return []
         if i.dst != self.home_address:
-            return self._route(res.packet, i, now)
-        return self._local(i, bool(res.sas), ROUTE_TUNNEL, now)
+            return self._route(delivered, i, now)
+        return self._local(i, protected, ROUTE_TUNNEL, now)
 
     def _local(self, a: Arrival, protected: bool, route: str, now: float) -> list[bytes]:
         if a.protocol != mh.MH_PROTOCOL:

@@ -27,7 +27,7 @@ import struct
 from dataclasses import dataclass
 from typing import Protocol
 
-from secmob.errors import DecodeError, UsageError
+from secmob.errors import DecodeError, SecmobError, UsageError
 from secmob.wire import mobility as mh
 from secmob.wire.ipv6 import (
     AH_NH,
@@ -56,6 +56,7 @@ __all__ = [
     "OutboundDecision",
     "ProtectingSA",
     "Protection",
+    "admit",
     "build",
     "decapsulate",
     "describe",
@@ -444,6 +445,18 @@ class Protection(Protocol):
     def outbound(self, packet: bytes, *, now: float) -> OutboundDecision: ...
 
     def inbound(self, packet: bytes, *, now: float) -> InboundDecision: ...
+
+
+def admit(engine: Protection, packet: bytes, now: float) -> tuple[bytes | None, bool, str]:
+    """``packet`` through inbound IPsec processing (RFC 4301 §5.2): the packet
+    to deliver and whether IPsec protected it, or ``None`` and the reason the
+    engine refused it (empty for an authenticated ESP dummy packet, which is
+    dropped silently, RFC 4303 §2.6)."""
+    try:
+        res = engine.inbound(packet, now=now)
+    except SecmobError as exc:
+        return None, False, str(exc)
+    return res.packet, bool(res.sas), ""
 
 
 def protect(engine: Protection, packet: bytes, now: float) -> tuple[bytes | None, str]:
