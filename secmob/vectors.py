@@ -21,9 +21,7 @@ the named :mod:`secmob.errors` exception was raised). Families live in
 
 from __future__ import annotations
 
-import importlib
 import json
-import pkgutil
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -31,6 +29,7 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from secmob import errors
+from secmob._plugins import import_all
 from secmob.errors import SecmobError, UsageError, VectorFileError
 
 __all__ = [
@@ -50,7 +49,6 @@ Output: TypeAlias = "bytes | int | str | bool | None"
 Family: TypeAlias = Callable[["Case"], Mapping[str, Output]]
 
 _FAMILIES: dict[str, Family] = {}
-_loaded = False
 
 
 def family(name: str) -> Callable[[Family], Family]:
@@ -67,13 +65,7 @@ def family(name: str) -> Callable[[Family], Family]:
 
 def families() -> dict[str, Family]:
     """All registered families (importing every module of :mod:`secmob.vectorfamilies`)."""
-    global _loaded
-    if not _loaded:
-        import secmob.vectorfamilies as pkg
-
-        for mod in pkgutil.iter_modules(pkg.__path__):
-            importlib.import_module(f"{pkg.__name__}.{mod.name}")
-        _loaded = True
+    import_all("secmob.vectorfamilies")
     return dict(_FAMILIES)
 
 

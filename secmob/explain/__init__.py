@@ -9,11 +9,10 @@ area, each registering itself with :func:`topic`.
 from __future__ import annotations
 
 import argparse
-import importlib
-import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from secmob._plugins import import_all
 from secmob.errors import UsageError
 from secmob.explain.render import FORMATS, render
 from secmob.trace import Recorder
@@ -32,7 +31,6 @@ class Topic:
 
 
 _TOPICS: dict[str, Topic] = {}
-_loaded = False
 
 
 def render_formats() -> tuple[str, ...]:
@@ -62,11 +60,5 @@ def topic(
 
 def topics() -> dict[str, Topic]:
     """Every registered topic (importing all of :mod:`secmob.explain.walkthroughs`)."""
-    global _loaded
-    if not _loaded:
-        import secmob.explain.walkthroughs as pkg
-
-        for mod in pkgutil.iter_modules(pkg.__path__):
-            importlib.import_module(f"{pkg.__name__}.{mod.name}")
-        _loaded = True
+    import_all("secmob.explain.walkthroughs")
     return dict(_TOPICS)
