@@ -19,6 +19,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 
+from secmob._rng import counter_rng
 from secmob.mip6 import packets, rr
 from secmob.mip6.binding import BindingCache
 from secmob.mip6.cn import CorrespondentNode
@@ -127,20 +128,6 @@ def bench_authenticator(count: int = 200_000) -> None:
           f"{count / t_raw:,.0f}/s, ratio {t_raw / t_sec:.2f}x")
 
 
-def _counter_rng(label: bytes) -> Callable[[int], bytes]:
-    """Deterministic octets (SHA-256 of a label and a counter)."""
-    state = [0]
-
-    def draw(n: int) -> bytes:
-        out = b""
-        while len(out) < n:
-            out += hashlib.sha256(label + state[0].to_bytes(4, "big")).digest()
-            state[0] += 1
-        return out[:n]
-
-    return draw
-
-
 def bench_correspondent(count: int = 20_000) -> None:
     """A correspondent node verifying Binding Updates (RFC 6275 §9.5.1) next
     to the bare Return Routability arithmetic of §5.2.5 and §6.2.7.
@@ -157,8 +144,8 @@ def bench_correspondent(count: int = 20_000) -> None:
     cn_addr = bytes.fromhex("20010db8000400000000000000000001")
 
     def registered() -> tuple[CorrespondentNode, rr.MobileNode]:
-        cn = CorrespondentNode(cn_addr, _counter_rng(b"cn"))
-        mn = rr.MobileNode(hoa, coa, cn_addr, _counter_rng(b"mn"))
+        cn = CorrespondentNode(cn_addr, counter_rng(b"cn"))
+        mn = rr.MobileNode(hoa, coa, cn_addr, counter_rng(b"mn"))
         hoti, coti = mn.start()
         [hot] = cn.receive(packets.mobility_packet(hoa, cn_addr, hoti), 0.0)
         [cot] = cn.receive(packets.mobility_packet(coa, cn_addr, coti), 0.0)

@@ -41,12 +41,11 @@ home agent's tunnel away (no route optimisation: RFC 3963 has none).
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from secmob._rng import counter_rng
 from secmob.ipsec.mip6_manual import (
     EspKeys,
     home_engines,
@@ -95,21 +94,6 @@ _RFCS = {
     "RFC 6275 §9.5.5, §11.7.4", "after the refresh": "RFC 6275 §9.3.2",
     "returns home": "RFC 6275 §11.5.5, §5.2.5", "back at home": "RFC 6275 §11.5.5",
 }
-
-
-def counter_rng(label: bytes) -> Callable[[int], bytes]:
-    """Deterministic octets: SHA-256(label | counter) blocks. For scenarios and
-    teaching only -- never for keys that protect anything."""
-    state = [0]
-
-    def rng(n: int) -> bytes:
-        out = b""
-        while len(out) < n:
-            out += hashlib.sha256(label + state[0].to_bytes(4, "big")).digest()
-            state[0] += 1
-        return out[:n]
-
-    return rng
 
 
 @dataclass

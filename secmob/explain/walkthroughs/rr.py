@@ -17,27 +17,13 @@ verification and its signed Binding Acknowledgement.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import ipaddress
 
+from secmob._rng import counter_rng
 from secmob.explain import topic
 from secmob.mip6 import rr
 from secmob.trace import Recorder, emit
 from secmob.wire import mobility as mh
-
-
-def counter_rng(label: bytes) -> rr.Rng:
-    """Deterministic octets: SHA-256(label | counter) blocks (for teaching only)."""
-    state = {"n": 0}
-
-    def rng(n: int) -> bytes:
-        out = b""
-        while len(out) < n:
-            out += hashlib.sha256(label + state["n"].to_bytes(4, "big")).digest()
-            state["n"] += 1
-        return out[:n]
-
-    return rng
 
 
 def _configure(p: argparse.ArgumentParser) -> None:
