@@ -1,6 +1,12 @@
 """The per-SA fast paths of ESP and AH and the engine's bare IPv6 fast path
 give the same packets, results, errors and SA state as the general paths
-(an engine or a protect() call with a tracer takes the general path)."""
+(an engine or a protect() call with a tracer takes the general path).
+
+Outbound, ESP has a separate step-by-step path (taken with a tracer); inbound,
+``esp.unprotect`` and ``ah.unprotect`` always run the per-SA function, so the
+inbound comparisons here cover the engine's two routes to it. The inbound
+per-SA checks themselves are verified against independent computations in
+test_esp.py, test_ah.py, test_esp_packet_vectors.py and test_engine_scapy.py."""
 
 from __future__ import annotations
 
