@@ -190,23 +190,23 @@ class Engine:
                 ) -> tuple[Entry | None, Traffic, tuple[object, ...]]:
         """The SPD entry, the selector values and the flow key of a packet;
         repeated flows hit a cache that any SPD change invalidates."""
-        if self._flows_generation != self.spd.generation or len(self._flows) > _FLOW_CACHE_LIMIT:
+        if self._flows_generation != self._spd.generation or len(self._flows) > _FLOW_CACHE_LIMIT:
             self._flows.clear()
             self._matched.clear()
-            self._flows_generation = self.spd.generation
+            self._flows_generation = self._spd.generation
         key = (direction, s.src, s.dst, s.home_address, s.final_dst, s.protocol, s.sport,
                s.dport, s.icmp_type, s.icmp_code, s.mh_type)
         hit = self._flows.get(key)
         if hit is None:
             traffic = traffic_of(s, direction)
-            hit = self._flows[key] = (self.spd.lookup(direction, traffic), traffic)
+            hit = self._flows[key] = (self._spd.lookup(direction, traffic), traffic)
         return hit[0], hit[1], key
 
     def _bare_reset(self) -> None:
         """Empty the bare-flow caches (the SPD or the outbound SAD changed)."""
         self._bare_out.clear()
         self._bare_in.clear()
-        self._bare_spd, self._bare_sad = self.spd.generation, self.sad.generation
+        self._bare_spd, self._bare_sad = self._spd.generation, self._sad.generation
 
     # -- outbound --------------------------------------------------------------
 
@@ -224,7 +224,7 @@ class Engine:
         n = len(packet)
         if (self.tracer is None and n >= 40 and packet[0] >> 4 == 6
                 and packet[4] << 8 | packet[5] == n - 40 and packet[6] not in EXTENSION_HEADERS):
-            if self._bare_spd != self.spd.generation or self._bare_sad != self.sad.generation:
+            if self._bare_spd != self._spd.generation or self._bare_sad != self._sad.generation:
                 self._bare_reset()
             nh = packet[6]
             key = (nh, packet[8 : 40 + _SELECTOR_END.get(nh, 0)])
@@ -375,7 +375,7 @@ class Engine:
             nh, src, dst = packet[6], packet[8:24], packet[24:40]
             if nh == 50:
                 spi, seql = _SPI_SEQ.unpack_from(packet, 40)
-                sa = self.sad.find(spi, 50, dst, src)
+                sa = self._sad.find(spi, 50, dst, src)
                 if sa.mode is Mode.TRANSPORT:
                     result = (sa.fast_path or esp.inbound_path(sa))(packet[40:], seql, now)
                     if result.dummy:  # authenticated, then dropped (RFC 4303 §2.6)
@@ -383,7 +383,7 @@ class Engine:
                     return self._bare_inner(packet, sa, result.next_header, result.payload,
                                             result.events, now)
             elif nh == 51 and n >= 52 and 40 + (packet[41] + 2) * 4 <= n:
-                sa = self.sad.find(_SPI_SEQ.unpack_from(packet, 44)[0], 51, dst, src)
+                sa = self._sad.find(_SPI_SEQ.unpack_from(packet, 44)[0], 51, dst, src)
                 if sa.mode is Mode.TRANSPORT:
                     # The ICV input of RFC 4302 §3.3.3.1.2: Traffic Class, Flow
                     # Label and Hop Limit zero (as secmob.wire.ah_mutable does).
@@ -405,7 +405,7 @@ class Engine:
                           packet[7:40], payload))
         if next_header in EXTENSION_HEADERS:  # more extension headers (or IPsec) inside
             return self._decapsulate(inner, [sa], list(events), now)
-        if self._bare_spd != self.spd.generation or self._bare_sad != self.sad.generation:
+        if self._bare_spd != self._spd.generation or self._bare_sad != self._sad.generation:
             self._bare_reset()
         key = (sa.policy, next_header, inner[8 : 40 + _SELECTOR_END.get(next_header, 0)])
         entry = self._bare_in.get(key, _UNKNOWN)
