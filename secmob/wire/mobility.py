@@ -61,6 +61,7 @@ __all__ = [
     "MobilityMessage",
     "UnknownMessage",
     "authenticated_data",
+    "checksum_matches",
     "decode",
     "decode_prefix",
     "mh_checksum",
@@ -545,13 +546,33 @@ def mh_checksum(source: bytes, destination: bytes, mh: bytes) -> int:
     return transport_checksum(source, destination, MH_PROTOCOL, mh[:4] + b"\0\0" + mh[6:])
 
 
+def checksum_matches(source: bytes, destination: bytes, mh: bytes) -> bool:
+    """Whether the Checksum field of ``mh`` (at least 6 octets) equals
+    :func:`mh_checksum` of it (§6.1.1).
+
+    For an even length it is computed without building the pseudo-header: the
+    one's complement sum of 16-bit words is their sum modulo 0xFFFF, and so is
+    each part read as one big-endian integer (2^16 = 1 modulo 0xFFFF), so the
+    sum is that of the addresses, the upper-layer length, the Next Header and
+    ``mh``, less the Checksum field, which counts as zero. A zero remainder
+    is the sum 0xFFFF (the pseudo-header is never all zeros), checksum 0."""
+    if len(source) != 16 or len(destination) != 16:
+        raise UsageError("the Mobility Header checksum needs 16-octet IPv6 addresses")
+    n = len(mh)
+    got = mh[4] << 8 | mh[5]
+    if n % 2:
+        return got == mh_checksum(source, destination, mh)
+    total = (int.from_bytes(source, "big") + int.from_bytes(destination, "big") + n
+             + MH_PROTOCOL + int.from_bytes(mh, "big") - got) % 0xFFFF
+    return got == (0xFFFF - total if total else 0)
+
+
 def verify_checksum(source: bytes, destination: bytes, mh: bytes) -> None:
     """Raise :class:`DecodeError` unless the Checksum field of ``mh`` is right
     (§9.2: a message with a bad checksum is discarded)."""
     if len(mh) < 6:
         raise DecodeError(_HEADER, "too short to hold a checksum", 0)
-    got = int.from_bytes(mh[4:6], "big")
-    if got != mh_checksum(source, destination, mh):
+    if not checksum_matches(source, destination, mh):
         raise DecodeError(_HEADER, "checksum does not match the pseudo-header and contents", 4)
 
 
