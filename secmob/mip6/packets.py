@@ -111,8 +111,13 @@ class Event:
         """An event whose detail is ``template.format(*parts)``, computed on
         first read; ``bytes`` parts are addresses, shown in text form
         (:func:`show`)."""
-        e = cls(time, kind, template, status)
-        object.__setattr__(e, "_parts", parts)
+        e = object.__new__(cls)  # the fields set once, as __init__ does
+        _set = object.__setattr__
+        _set(e, "time", time)
+        _set(e, "kind", kind)
+        _set(e, "_text", template)
+        _set(e, "_parts", parts)
+        _set(e, "status", status)
         return e
 
     @property
