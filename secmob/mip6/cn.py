@@ -188,7 +188,7 @@ class CorrespondentNode:
         src, home, message = packet[8:24], packet[48:64], packet[64:]
         if not mh.checksum_matches(home, packet[24:40], message):  # §9.2
             return None
-        if home[0] == 0xFF or home[:2] == b"\xfe\x80" or not any(home):
+        if not _unicast_routable(home):
             return None
         sequence, flags, lifetime, home_index, care_index = _QUICK_FIELDS.unpack_from(packet, 70)
         if flags & mh.BU_H:  # refused with status 131
@@ -266,7 +266,7 @@ class CorrespondentNode:
     def _binding_update(self, a: Arrival, bu: mh.BindingUpdate, now: float) -> list[bytes]:
         """§9.5.1 in order; see the module docstring."""
         home = a.home_address if a.home_address is not None else a.src
-        if home[0] == 0xFF or home[:2] == b"\xfe\x80" or not any(home):
+        if not _unicast_routable(home):
             self._note(now, "discarded", "Binding Update without a unicast routable home address")
             return []
         if bu.home_registration:
@@ -316,3 +316,9 @@ class CorrespondentNode:
         _, wire = rr.sign_message(ba, ok.kbm, coa, self.address, self.address,
                                   ok.home_address, self.tracer)
         return [self._reply(a, ok.home_address, wire)]
+
+
+def _unicast_routable(address: bytes) -> bool:
+    """Not multicast (ff00::/8), link-local (fe80::/16) or unspecified: a home
+    address a correspondent may bind (§9.5.1)."""
+    return address[0] != 0xFF and address[:2] != b"\xfe\x80" and any(address)
