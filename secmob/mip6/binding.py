@@ -65,6 +65,7 @@ _RECORD = struct.Struct("!d16s16sHHB")
 _EXPIRES = struct.Struct("!d").unpack_from
 # Entry flag bits: the high octet of the Binding Update flags word (§6.1.7).
 FLAG_A, FLAG_H, FLAG_L, FLAG_K, FLAG_R = 0x80, 0x40, 0x20, 0x10, 0x04
+_BU_H, _BU_R = mh.BU_H, mh.BU_R
 
 
 def sequence_greater(new: int, last: int) -> bool:
@@ -272,7 +273,7 @@ class BindingCache:
             raise UsageError("home and care-of addresses must be 16 octets")
         if not (0 <= sequence <= 0xFFFF and 0 <= flags <= 0xFFFF and 0 <= lifetime <= 0xFFFF):
             raise UsageError("sequence, flags and lifetime are 16-bit fields")
-        home_registration = bool(flags & mh.BU_H)
+        home_registration = bool(flags & _BU_H)
         old = self._entries.get(home_address)
         if old is not None and _EXPIRES(old)[0] <= now:
             self._remove(home_address)
@@ -289,7 +290,7 @@ class BindingCache:
         if home_registration and not self.home_agent:
             raise BindingError("home registration asked of a node that is not a home agent",
                                131)
-        router = bool(flags & mh.BU_R)
+        router = bool(flags & _BU_R)
         if router and not self.mobile_routers:
             if home_registration:  # RFC 3963 §6.6
                 raise BindingError("mobile router operation not permitted", 140)
@@ -299,7 +300,7 @@ class BindingCache:
         dereg = lifetime == 0 or (router and care_of_address == home_address)
         if router and not home_registration:  # RFC 3963 §6.2
             raise BindingError("the mobile router (R) flag needs the H flag", 140)
-        if old is not None and old.mobile_router != router and not dereg:  # RFC 3963 §6.2
+        if old is not None and bool(old[44] & FLAG_R) != router and not dereg:  # RFC 3963 §6.2
             raise BindingError("the R flag differs from the existing binding", 139)
         if dereg:
             if old is None and home_registration:

@@ -197,7 +197,7 @@ class CorrespondentNode:
         signer = home if dereg else src
         try:
             kbm = self.rr.binding_key(home, src, home_index, None if dereg else care_index, now)
-            verify_authenticator(kbm, signer, self.address,
+            verify_authenticator(kbm, signer, self.address,  # MH Data as in §6.2.7
                                  message[:4] + b"\0\0" + message[6:-12], message[-12:])
             granted, entry = self.cache.register(home, src, sequence, flags, lifetime, now)
         except (NonceExpired, IntegrityError, BindingError):

@@ -256,6 +256,7 @@ _ACK_OPTIONS = align_options((_PLACEHOLDER,), 6 + mh.BindingAcknowledgement.FIXE
 # Sequence #, Lifetime), then the options ending in the placeholder Authenticator.
 _ACK_DRAFT = mh.BindingAcknowledgement(status=0, sequence=0, lifetime=0,
                                        options=_ACK_OPTIONS).to_bytes()
+_ACK_HEAD, _ACK_OPTIONS_DATA = _ACK_DRAFT[:6], _ACK_DRAFT[12:-AUTHENTICATOR_LENGTH]
 _ACK_FIXED = struct.Struct("!BBHH")
 
 
@@ -268,8 +269,8 @@ def _sign_acknowledgement(kbm: bytes, care_of_address: bytes, correspondent: byt
     message object. Its checksum uses ``correspondent`` as source and
     ``home_address`` as destination. The fields must be in range (8-bit status,
     16-bit sequence and lifetime)."""
-    draft = (_ACK_DRAFT[:6] + _ACK_FIXED.pack(status, 0, sequence, lifetime)
-             + _ACK_DRAFT[12:-AUTHENTICATOR_LENGTH])  # MH Data: checksum zero, no Authenticator
+    # MH Data (§6.2.7): the checksum zero, the Authenticator left out.
+    draft = _ACK_HEAD + _ACK_FIXED.pack(status, 0, sequence, lifetime) + _ACK_OPTIONS_DATA
     body = draft + authenticator(kbm, care_of_address, correspondent, draft, tracer)
     checksum = mh.mh_checksum(correspondent, home_address, body)
     return body[:4] + checksum.to_bytes(2, "big") + body[6:]
