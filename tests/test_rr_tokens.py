@@ -1,7 +1,7 @@
-"""Keygen tokens kept per nonce at the correspondent (RFC 6275 §5.2.5,
-§5.2.7): kept only once a Binding Update made with them authenticated,
-never reused from another nonce, and giving the same Kbm as a fresh
-computation with plain hmac/hashlib."""
+"""Keygen tokens at the correspondent (RFC 6275 §5.2.5, §5.2.7), computed
+through each nonce's HMAC_SHA1(Kcn, ·) with the keyed blocks hashed once
+(RFC 2104): the same tokens and Kbm as plain hmac/hashlib, recomputed for
+every Binding Update, never taken from another nonce or address."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import random
 
 import pytest
 
-from secmob.errors import DecodeError, IntegrityError, NonceExpired
+from secmob.errors import DecodeError, IntegrityError, NonceExpired, UsageError
 from secmob.mip6 import rr
 from secmob.trace import Recorder
 from secmob.wire import mobility as mh
@@ -37,21 +37,31 @@ def plain_kbm(nonce: rr.Nonce, care_of: bytes = COA) -> bytes:
     return hashlib.sha1(home + care).digest()
 
 
-def test_tokens_are_kept_after_an_update_authenticates_and_give_the_same_kbm() -> None:
+@pytest.mark.parametrize("key_length", [0, 1, 16, 20, 63, 64, 65, 100, 200])
+def test_keyed_hmac_is_hmac_sha1(key_length: int) -> None:
+    rnd = random.Random(key_length)
+    key = rnd.randbytes(key_length)
+    mac = rr.hmac_sha1_under(key)
+    for n in (0, 1, 25, 55, 56, 63, 64, 65, 200):
+        message = rnd.randbytes(n)
+        assert mac(message) == hmac.digest(key, message, "sha1")
+    assert mac(b"a") == mac(b"a")  # the kept states are copied, never consumed
+    assert key.hex() not in repr(mac) or not key
+
+
+def test_tokens_give_the_same_kbm_for_every_update() -> None:
     cn = rr.Correspondent(CN, random.Random(1).randbytes)
     mn = handshake(cn)
     nonce = cn.nonces.lookup(0, 1)
-    assert nonce is not None and nonce.tokens == {}
+    assert nonce is not None
     for seq in (1, 2, 3):
         ok = cn.verify_binding_update(mn.binding_update(seq, 100, 1), home_address=HOA,
                                       source_address=COA, now=1)
         assert ok.kbm == plain_kbm(nonce)
-        assert nonce.tokens == {
-            HOA + b"\0": hmac.digest(nonce.kcn, HOA + nonce.value + b"\0", "sha1")[:8],
-            COA + b"\1": hmac.digest(nonce.kcn, COA + nonce.value + b"\1", "sha1")[:8]}
+    assert cn.binding_key(HOA, OTHER, 0, 0, 1) == plain_kbm(nonce, OTHER)
 
 
-def test_forged_updates_leave_no_tokens_behind() -> None:
+def test_forged_updates_are_refused() -> None:
     cn = rr.Correspondent(CN, random.Random(1).randbytes)
     mn = handshake(cn)
     nonce = cn.nonces.lookup(0, 1)
@@ -63,10 +73,12 @@ def test_forged_updates_leave_no_tokens_behind() -> None:
     with pytest.raises(IntegrityError):  # a care-of address the tokens were not sent to
         cn.verify_binding_update(mn.binding_update(2, 100, 1), home_address=HOA,
                                  source_address=OTHER, now=1)
-    assert nonce.tokens == {}
+    ok = cn.verify_binding_update(mn.binding_update(3, 100, 1), home_address=HOA,
+                                  source_address=COA, now=1)
+    assert ok.kbm == plain_kbm(nonce)
 
 
-def test_a_kept_token_does_not_vouch_for_another_address_or_an_expired_nonce() -> None:
+def test_a_token_does_not_vouch_for_another_address_or_an_expired_nonce() -> None:
     cn = rr.Correspondent(CN, random.Random(1).randbytes)
     mn = handshake(cn)
     cn.verify_binding_update(mn.binding_update(1, 100, 1), home_address=HOA,
@@ -80,19 +92,31 @@ def test_a_kept_token_does_not_vouch_for_another_address_or_an_expired_nonce() -
     assert err.value.status == 138
 
 
-def test_a_reissued_nonce_index_starts_without_tokens() -> None:
+def test_a_reissued_nonce_index_gives_tokens_of_the_new_nonce() -> None:
     table = rr.NonceTable(random.Random(4).randbytes, first_index=0xFFFF)
     old = table.issue(0)
-    old.tokens[HOA + b"\0"] = bytes(8)
     later = 0.0
     for _ in range(0x10000):  # every index once more, each nonce outliving the last
         later += rr.MAX_NONCE_LIFETIME + 1
         new = table.issue(later)
-    assert new.index == old.index and new is not old and new.tokens == {}
+    assert new.index == old.index and new is not old and new.value != old.value
     assert table.lookup(old.index, later) is new
+    assert new.keyed(HOA + new.value + b"\0") == hmac.digest(
+        new.kcn, HOA + new.value + b"\0", "sha1")
 
 
-def test_deregistration_keeps_only_the_home_token() -> None:
+def test_a_new_kcn_gives_new_keyed_states_and_old_nonces_keep_theirs() -> None:
+    table = rr.NonceTable(random.Random(5).randbytes)
+    first = table.issue(0)
+    table.regenerate_kcn()
+    second = table.issue(0)
+    assert first.kcn != second.kcn
+    for n in (first, second):
+        assert n.keyed(COA + n.value + b"\1") == hmac.digest(n.kcn, COA + n.value + b"\1",
+                                                             "sha1")
+
+
+def test_deregistration_uses_only_the_home_token() -> None:
     cn = rr.Correspondent(CN, random.Random(1).randbytes)
     mn = handshake(cn)
     nonce = cn.nonces.lookup(0, 1)
@@ -101,19 +125,33 @@ def test_deregistration_keeps_only_the_home_token() -> None:
                                   source_address=COA, now=1)
     home = hmac.digest(nonce.kcn, HOA + nonce.value + b"\0", "sha1")[:8]
     assert ok.deregistration and ok.kbm == hashlib.sha1(home).digest()
-    assert nonce.tokens == {HOA + b"\0": home}
 
 
-def test_a_tracer_sees_every_token_even_when_kept() -> None:
+def test_a_tracer_sees_every_token_and_the_same_kbm() -> None:
     cn = rr.Correspondent(CN, random.Random(1).randbytes)
     mn = handshake(cn)
     cn.verify_binding_update(mn.binding_update(1, 100, 1), home_address=HOA,
                              source_address=COA, now=1)
     rec = Recorder()
-    cn.verify_binding_update(mn.binding_update(2, 100, 1), home_address=HOA,
-                             source_address=COA, now=1, tracer=rec)
+    ok = cn.verify_binding_update(mn.binding_update(2, 100, 1), home_address=HOA,
+                                  source_address=COA, now=1, tracer=rec)
     names = [s.name for s in rec.steps]
     assert "home keygen token" in names and "care-of keygen token" in names and "Kbm" in names
+    nonce = cn.nonces.lookup(0, 1)
+    assert nonce is not None and ok.kbm == plain_kbm(nonce)
+
+
+def test_wrong_address_lengths_are_refused_as_before() -> None:
+    cn = rr.Correspondent(CN, random.Random(1).randbytes)
+    handshake(cn)
+    with pytest.raises(UsageError, match="home address must be 16 octets"):
+        cn.binding_key(HOA[:15], COA, 0, 0, 1)
+    with pytest.raises(UsageError, match="care-of address must be 16 octets"):
+        cn.binding_key(HOA, COA + b"\0", 0, 0, 1)
+    assert cn.binding_key(HOA, COA + b"\0", 0, None, 1)  # a deregistration ignores it
+    for tracer in (None, Recorder()):
+        with pytest.raises(NonceExpired):  # the nonce is checked first
+            cn.binding_key(HOA[:15], COA, 9, 0, 1, tracer)
 
 
 def test_a_decoded_message_is_used_as_given() -> None:

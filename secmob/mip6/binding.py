@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from secmob.errors import BindingError, UsageError
 from secmob.mip6.rr import MAX_RR_BINDING_LIFETIME
 from secmob.wire import mobility as mh
-from secmob.wire.mobility_options import MobileNetworkPrefix
+from secmob.wire.mobility_options import MobileNetworkPrefix, MobilityOption
 
 __all__ = [
     "LIFETIME_UNIT",
@@ -65,6 +65,7 @@ _RECORD = struct.Struct("!d16s16sHHB")
 _EXPIRES = struct.Struct("!d").unpack_from
 # Entry flag bits: the high octet of the Binding Update flags word (§6.1.7).
 FLAG_A, FLAG_H, FLAG_L, FLAG_K, FLAG_R = 0x80, 0x40, 0x20, 0x10, 0x04
+_BU_H, _BU_R = mh.BU_H, mh.BU_R
 
 
 def sequence_greater(new: int, last: int) -> bool:
@@ -256,8 +257,23 @@ class BindingCache:
         (sequence number, 135; registration type change, 139), then the home
         agent's own tests (131, 133; RFC 3963 §6.2 for mobile routers).
         """
+        lifetime, entry = self.register(home_address, care_of_address, bu.sequence, bu.flags,
+                                        bu.lifetime, now, bu.options)
+        return Accepted(bu.sequence, lifetime, entry)
+
+    def register(self, home_address: bytes, care_of_address: bytes, sequence: int, flags: int,
+                 lifetime: int, now: float,
+                 options: tuple[MobilityOption, ...] = ()) -> tuple[int, BindingEntry | None]:
+        """:meth:`update` from the fields of a Binding Update as sent: its
+        Sequence Number, flags word (§6.1.7, RFC 3963 §4.1) and Lifetime, and
+        its options (read only for a mobile router's prefixes). Returns the
+        granted lifetime and the entry stored (``None``: binding deleted), or
+        raises :class:`BindingError` as :meth:`update` does."""
         if len(home_address) != 16 or len(care_of_address) != 16:
             raise UsageError("home and care-of addresses must be 16 octets")
+        if not (0 <= sequence <= 0xFFFF and 0 <= flags <= 0xFFFF and 0 <= lifetime <= 0xFFFF):
+            raise UsageError("sequence, flags and lifetime are 16-bit fields")
+        home_registration = bool(flags & _BU_H)
         old = self._entries.get(home_address)
         if old is not None and _EXPIRES(old)[0] <= now:
             self._remove(home_address)
@@ -265,50 +281,50 @@ class BindingCache:
         # §9.5.1 validation first (135, 139), then the home agent's tests of
         # §10.3.1 (131) and of RFC 3963 §6.2/§6.6 (140).
         if old is not None:
-            if not sequence_greater(bu.sequence, old.sequence):
-                raise BindingError(
-                    f"sequence number {bu.sequence} is not greater than {old.sequence}",
-                    135, expected_sequence=old.sequence)
-            if old.home_registration != bu.home_registration:
+            last = old[40] << 8 | old[41]  # BindingEntry.sequence
+            if not sequence_greater(sequence, last):
+                raise BindingError(f"sequence number {sequence} is not greater than {last}",
+                                   135, expected_sequence=last)
+            if bool(old[44] & FLAG_H) != home_registration:
                 raise BindingError("the H flag differs from the existing binding", 139)
-        if bu.home_registration and not self.home_agent:
+        if home_registration and not self.home_agent:
             raise BindingError("home registration asked of a node that is not a home agent",
                                131)
-        router = bu.mobile_router
+        router = bool(flags & _BU_R)
         if router and not self.mobile_routers:
-            if bu.home_registration:  # RFC 3963 §6.6
+            if home_registration:  # RFC 3963 §6.6
                 raise BindingError("mobile router operation not permitted", 140)
             router = False  # a Reserved bit to a node without NEMO (RFC 6275 §6.1.7)
         # §9.5.1: a zero Lifetime deletes; for a mobile router so does a care-of
         # address equal to the home address (RFC 3963 §6.2 keeps that RFC 3775 rule).
-        dereg = bu.lifetime == 0 or (router and care_of_address == home_address)
-        if router and not bu.home_registration:  # RFC 3963 §6.2
+        dereg = lifetime == 0 or (router and care_of_address == home_address)
+        if router and not home_registration:  # RFC 3963 §6.2
             raise BindingError("the mobile router (R) flag needs the H flag", 140)
-        if old is not None and old.mobile_router != router and not dereg:  # RFC 3963 §6.2
+        if old is not None and bool(old[44] & FLAG_R) != router and not dereg:  # RFC 3963 §6.2
             raise BindingError("the R flag differs from the existing binding", 139)
         if dereg:
-            if old is None and bu.home_registration:
+            if old is None and home_registration:
                 raise BindingError("no home registration exists for this home address", 133)
             self._remove(home_address)
-            return Accepted(bu.sequence, 0, None)
-        routes = self._check_prefixes(bu, home_address) if router else ()
+            return 0, None
+        routes = self._check_prefixes(options, home_address) if router else ()
         if old is None and len(self._entries) >= self.capacity:
             raise BindingError(f"binding cache full ({self.capacity} entries)", 130)
-        cap = self.max_home_lifetime if bu.home_registration else self.max_correspondent_lifetime
-        lifetime = min(bu.lifetime, cap)
-        flags = bu.flags >> 8 & (FLAG_A | FLAG_H | FLAG_L | FLAG_K | (FLAG_R if router else 0))
-        expires = now + lifetime * LIFETIME_UNIT
-        entry = BindingEntry(_RECORD.pack(expires, home_address, care_of_address, bu.sequence,
-                                          lifetime, flags))
+        cap = self.max_home_lifetime if home_registration else self.max_correspondent_lifetime
+        granted = min(lifetime, cap)
+        kept = flags >> 8 & (FLAG_A | FLAG_H | FLAG_L | FLAG_K | (FLAG_R if router else 0))
+        expires = now + granted * LIFETIME_UNIT
+        entry = BindingEntry(_RECORD.pack(expires, home_address, care_of_address, sequence,
+                                          granted, kept))
         self._store(home_address, entry, expires)
         if router:
             self._set_prefixes(home_address, routes)
-        return Accepted(bu.sequence, lifetime, entry)
+        return granted, entry
 
-    def _check_prefixes(self, bu: mh.BindingUpdate,
+    def _check_prefixes(self, options: tuple[MobilityOption, ...],
                         home_address: bytes) -> tuple[tuple[int, int], ...]:
         allowed = self._authorized.get(home_address)
-        opts = [o for o in bu.options if isinstance(o, MobileNetworkPrefix)]
+        opts = [o for o in options if isinstance(o, MobileNetworkPrefix)]
         if not opts:  # implicit mode (RFC 3963 §6.2)
             if not allowed:
                 raise BindingError("implicit mode with no prefixes configured", 143)

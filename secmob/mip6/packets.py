@@ -25,7 +25,7 @@ import enum
 import ipaddress
 import struct
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from secmob.errors import DecodeError, SecmobError, UsageError
 from secmob.wire import mobility as mh
@@ -89,21 +89,15 @@ class Event:
     so that a node's busy paths do not turn addresses into text nobody reads.
     """
 
-    __slots__ = ("_parts", "_text", "kind", "status", "time")
+    __slots__ = ("_fields",)
 
-    time: float
-    kind: str
-    status: int | None
-    _text: str
-    _parts: tuple[object, ...]
+    # One list, [time, kind, detail or its template, status, template parts]:
+    # making an event sets a single slot, and reading ``detail`` formats the
+    # template in place.
+    _fields: list[Any]
 
     def __init__(self, time: float, kind: str, detail: str, status: int | None = None) -> None:
-        _set = object.__setattr__
-        _set(self, "time", time)
-        _set(self, "kind", kind)
-        _set(self, "_text", detail)
-        _set(self, "_parts", ())
-        _set(self, "status", status)
+        object.__setattr__(self, "_fields", [time, kind, detail, status, ()])
 
     @classmethod
     def deferred(cls, time: float, kind: str, template: str, *parts: object,
@@ -111,19 +105,37 @@ class Event:
         """An event whose detail is ``template.format(*parts)``, computed on
         first read; ``bytes`` parts are addresses, shown in text form
         (:func:`show`)."""
-        e = cls(time, kind, template, status)
-        object.__setattr__(e, "_parts", parts)
+        e = object.__new__(cls)
+        object.__setattr__(e, "_fields", [time, kind, template, status, parts])
         return e
+
+    @property
+    def time(self) -> float:
+        """When (the ``now`` the node was given)."""
+        t: float = self._fields[0]
+        return t
+
+    @property
+    def kind(self) -> str:
+        """What kind of thing happened: ``"sent"``, ``"accepted"``, ..."""
+        k: str = self._fields[1]
+        return k
+
+    @property
+    def status(self) -> int | None:
+        """The Binding Acknowledgement / Binding Error status involved, if any."""
+        s: int | None = self._fields[3]
+        return s
 
     @property
     def detail(self) -> str:
         """What happened, in words."""
-        if self._parts:
-            text = self._text.format(*(show(p) if isinstance(p, bytes) else p
-                                       for p in self._parts))
-            object.__setattr__(self, "_text", text)
-            object.__setattr__(self, "_parts", ())
-        return self._text
+        f = self._fields
+        if f[4]:
+            f[2] = f[2].format(*(show(p) if isinstance(p, bytes) else p for p in f[4]))
+            f[4] = ()
+        text: str = f[2]
+        return text
 
     def _key(self) -> tuple[float, str, str, int | None]:
         return (self.time, self.kind, self.detail, self.status)

@@ -12,12 +12,13 @@ epoch).
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from secmob.errors import DecodeError, IntegrityError, NonceExpired, UsageError
 from secmob.mip6.rr_crypto import (
-    _ACK_OPTIONS,
     AUTHENTICATOR_LENGTH,
     COOKIE_LENGTH,
     KCN_LENGTH,
@@ -29,10 +30,11 @@ from secmob.mip6.rr_crypto import (
     Rng,
     _need,
     _sign,
-    _sign_draft,
+    _sign_acknowledgement,
     authenticator,
     binding_management_key,
     care_of_keygen_token,
+    hmac_sha1_under,
     home_keygen_token,
     sign_message,
     verify_authenticator,
@@ -63,6 +65,7 @@ __all__ = [
     "authenticator",
     "binding_management_key",
     "care_of_keygen_token",
+    "hmac_sha1_under",
     "home_keygen_token",
     "sign_message",
     "verify_authenticator",
@@ -78,19 +81,20 @@ __all__ = [
 class Nonce:
     """A nonce, its 16-bit index, the time it was made and the Kcn in force then.
 
-    ``tokens`` keeps keygen tokens already computed from this nonce, keyed by
-    the address followed by the final octet of §5.2.5 (0 home, 1 care-of):
-    a token is a function of Kcn, the address and the nonce alone, so it
-    stays right for as long as the nonce is kept. :class:`Correspondent`
-    stores a token there only once a Binding Update made with it has
-    authenticated, so that forged updates cannot fill it.
+    ``keyed`` is HMAC_SHA1(Kcn, ·) with the keyed blocks of Kcn hashed once
+    (:func:`~secmob.mip6.rr_crypto.hmac_sha1_under`): every keygen token
+    made from this nonce, for any mobile node, is computed under the same Kcn
+    (§5.2.5), so that work is shared by all of them.
     """
 
     index: int
     value: bytes
     created: float
     kcn: bytes
-    tokens: dict[bytes, bytes] = field(default_factory=dict, compare=False)
+    keyed: Callable[[bytes], bytes] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "keyed", hmac_sha1_under(self.kcn))
 
     def __repr__(self) -> str:
         return f"Nonce(index={self.index}, created={self.created})"
@@ -144,8 +148,7 @@ class NonceTable:
 
     def expire(self, now: float) -> None:
         """Forget the nonces older than MAX_NONCE_LIFETIME at ``now``, with the
-        Kcn they were issued under and their cached keygen tokens (issuing a
-        new nonce does this too)."""
+        Kcn they were issued under (issuing a new nonce does this too)."""
         self._prune(now)
 
     def issue(self, now: float) -> Nonce:
@@ -219,14 +222,6 @@ class Correspondent:
         :class:`NonceExpired` with status 136 (home), 137 (care-of) or 138
         (both) when an index names no acceptable nonce (§9.5.1).
         """
-        return self._binding_key(home_address, care_of_address, home_index, care_of_index,
-                                 now, tracer)[0]
-
-    def _binding_key(self, home_address: bytes, care_of_address: bytes, home_index: int,
-                     care_of_index: int | None, now: float,
-                     tracer: Tracer | None) -> tuple[bytes, list[tuple[Nonce, bytes, bytes]]]:
-        """:meth:`binding_key`, and the tokens it computed as (nonce, key in
-        ``Nonce.tokens``, token) for the caller to keep once they proved right."""
         home = self.nonces.lookup(home_index, now)
         care = None if care_of_index is None else self.nonces.lookup(care_of_index, now)
         if tracer is not None:
@@ -245,20 +240,20 @@ class Correspondent:
             raise NonceExpired(f"home nonce index {home_index} has expired", 136)
         if care_of_index is not None and care is None:
             raise NonceExpired(f"care-of nonce index {care_of_index} has expired", 137)
-        learned: list[tuple[Nonce, bytes, bytes]] = []
-        key = home_address + b"\0"
-        home_token = home.tokens.get(key) if tracer is None else None
-        if home_token is None:
+        if tracer is not None:
             home_token = home_keygen_token(home.kcn, home_address, home.value, tracer)
-            learned.append((home, key, home_token))
+            care_token = None if care is None else care_of_keygen_token(
+                care.kcn, care_of_address, care.value, tracer)
+            return binding_management_key(home_token, care_token, tracer)
+        # The same tokens and Kbm as above (§5.2.5), through each nonce's keyed
+        # HMAC_SHA1(Kcn, ·): home token | nonce | 0, care-of token | nonce | 1.
+        _need("home address", home_address, 16)
+        home_token = home.keyed(home_address + home.value + b"\0")[:TOKEN_LENGTH]
         if care is None:
-            return binding_management_key(home_token, None, tracer), learned
-        key = care_of_address + b"\1"
-        care_token = care.tokens.get(key) if tracer is None else None
-        if care_token is None:
-            care_token = care_of_keygen_token(care.kcn, care_of_address, care.value, tracer)
-            learned.append((care, key, care_token))
-        return binding_management_key(home_token, care_token, tracer), learned
+            return hashlib.sha1(home_token).digest()
+        _need("care-of address", care_of_address, 16)
+        return hashlib.sha1(
+            home_token + care.keyed(care_of_address + care.value + b"\1")[:TOKEN_LENGTH]).digest()
 
     def verify_binding_update(self, data: bytes, *, home_address: bytes,
                               source_address: bytes, now: float,
@@ -291,13 +286,10 @@ class Correspondent:
                                  "and Binding Authorization Data options (RFC 6275 §9.5.1)")
         care_of = alt.address if alt is not None else source_address
         dereg = msg.lifetime == 0  # §9.5.1: only a zero Lifetime deletes
-        kbm, learned = self._binding_key(
-            home_address, care_of, indices.home_nonce_index,
-            None if dereg else indices.care_of_nonce_index, now, tracer)
+        kbm = self.binding_key(home_address, care_of, indices.home_nonce_index,
+                               None if dereg else indices.care_of_nonce_index, now, tracer)
         verify_authenticator(kbm, home_address if dereg else care_of, self.address,
                              mh.authenticated_data(data, msg), bad.authenticator, tracer)
-        for nonce, key, token in learned:  # the Authenticator proved these tokens right
-            nonce.tokens[key] = token
         return VerifiedUpdate(msg, home_address, care_of, dereg, kbm)
 
     def acknowledge(self, update: VerifiedUpdate, status: int, lifetime: int,
@@ -314,11 +306,12 @@ class Correspondent:
         if status in (136, 137, 138):
             raise UsageError(f"a Binding Acknowledgement with status {status} carries no "
                              "Binding Authorization Data (RFC 6275 §9.5.4); build it unsigned")
-        ba = mh.BindingAcknowledgement(status=status, sequence=update.message.sequence,
-                                       lifetime=lifetime, options=_ACK_OPTIONS)
+        sequence = update.message.sequence
+        if not 0 <= status <= 0xFF or not 0 <= lifetime <= 0xFFFF:  # raises the UsageError
+            mh.BindingAcknowledgement(status=status, sequence=sequence, lifetime=lifetime)
         coa = update.home_address if update.deregistration else update.care_of_address
-        return _sign_draft(ba, update.kbm, coa, self.address, self.address, update.home_address,
-                           tracer)[1]
+        return _sign_acknowledgement(update.kbm, coa, self.address, update.home_address, status,
+                                     sequence, lifetime, tracer)
 
 
 # --------------------------------------------------------------------------
