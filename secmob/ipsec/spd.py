@@ -37,7 +37,7 @@ from secmob.ipsec.selectors import (
     Traffic,
     addresses,
 )
-from secmob.ipsec.spd_index import PolicyIndex, Slot, compile_check
+from secmob.ipsec.spd_index import PolicyIndex, Slot
 
 __all__ = ["BOTH", "SPD", "Action", "Entry", "Mode", "PopulateFromPacket", "SATemplate"]
 
@@ -211,9 +211,7 @@ class SPD:
         self._items.insert(position, item)
         self._where[id(entry)] = item
         for direction in entry.directions:
-            slot = Slot(item.key, entry, compile_check(entry.selector, direction))
-            item.slots[direction] = slot
-            self._index[direction].add(slot, entry.selector)
+            item.slots[direction] = self._index[direction].add(item.key, entry, entry.selector)
         self.generation += 1
         return entry
 
