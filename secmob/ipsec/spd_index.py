@@ -20,15 +20,24 @@ first-match answer without scanning every entry:
   the first slot whose key is not below it. The minimum key over all groups is
   therefore the first match in SPD order.
 * A slot whose address ranges are exactly its blocks and whose protocol is
-  ANY needs no test at all: being in the bucket is the match. A bucket with
-  one slot holds it directly, without a list.
+  ANY (a plain :class:`Slot`) needs no test at all: being in the bucket is
+  the match. Any other slot is a :class:`CheckedSlot` holding only the
+  selector values its bucket does not decide (unaligned address ranges,
+  protocol, ports, ICMP type/code, MH type). A bucket with one slot holds it
+  directly, without a list.
 
-The cost of a lookup is the number of non-empty groups (at most 25 for IPv4,
+The work of a lookup is the number of non-empty groups (at most 25 for IPv4,
 64 for IPv6, a handful in practice) times a short bucket walk, and does not
 grow with the number of entries while buckets stay short. A bucket grows when
 many entries share one pair of address blocks (hundreds of port policies
 between the same two hosts, or many small ranges inside one /24); its walk is
 then linear in those entries.
+
+What does grow with the SPD is where that work reads memory: a hit reads the
+group's hash table (its index and entry arrays and the stored key), the slot,
+the slot's sort key and the entry, and with 100,000 entries those are rarely
+in the CPU caches. Slots therefore keep their test values in their own
+attributes (one object to read) instead of closures over cells.
 """
 
 from __future__ import annotations
