@@ -117,7 +117,9 @@ class CheckedSlot(Slot):
 
     def matches(self, lv: int, rv: int, traffic: Traffic) -> bool:
         """:meth:`Selector.matches` for a packet of this slot's bucket. A literal
-        value never equals OPAQUE, and OPAQUE equals only itself (identity)."""
+        value never equals OPAQUE, and OPAQUE equals only itself (identity).
+        Where :meth:`Selector.matches` stops early (OPAQUE protocol or ICMP type)
+        every later selector is ANY, so testing on gives the same answer."""
         ranges = self.local_ranges
         if ranges is not None and not _within(lv, ranges):
             return False
