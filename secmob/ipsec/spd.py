@@ -37,7 +37,7 @@ from secmob.ipsec.selectors import (
     Traffic,
     addresses,
 )
-from secmob.ipsec.spd_index import PolicyIndex, Slot, compile_check
+from secmob.ipsec.spd_index import PolicyIndex, Slot
 
 __all__ = ["BOTH", "SPD", "Action", "Entry", "Mode", "PopulateFromPacket", "SATemplate"]
 
@@ -156,7 +156,7 @@ class _Item:
     def __init__(self, entry: Entry, key: int) -> None:
         self.entry = entry
         self.key = key
-        self.slots: dict[Direction, Slot] = {}
+        self.slots: tuple[tuple[Direction, Slot], ...] = ()  # a tuple: 100,000s of these
 
 
 class SPD:
@@ -210,17 +210,15 @@ class SPD:
         item = _Item(entry, (before + after) // 2)
         self._items.insert(position, item)
         self._where[id(entry)] = item
-        for direction in entry.directions:
-            slot = Slot(item.key, entry, compile_check(entry.selector, direction))
-            item.slots[direction] = slot
-            self._index[direction].add(slot, entry.selector)
+        item.slots = tuple((direction, self._index[direction].add(item.key, entry, entry.selector))
+                           for direction in entry.directions)
         self.generation += 1
         return entry
 
     def remove(self, entry: Entry) -> None:
         """Take ``entry`` out of the SPD."""
         item = self._item(entry)
-        for direction, slot in item.slots.items():
+        for direction, slot in item.slots:
             self._index[direction].remove(slot, entry.selector)
         self._items.remove(item)
         del self._where[id(entry)]
@@ -235,7 +233,7 @@ class SPD:
     def _renumber(self) -> None:
         for n, item in enumerate(self._items, start=1):
             item.key = n * _GAP
-            for slot in item.slots.values():
+            for _, slot in item.slots:
                 slot.key = item.key
         for index in self._index.values():
             index.refloor()

@@ -20,34 +20,42 @@ first-match answer without scanning every entry:
   the first slot whose key is not below it. The minimum key over all groups is
   therefore the first match in SPD order.
 * A slot whose address ranges are exactly its blocks and whose protocol is
-  ANY needs no test at all: being in the bucket is the match. A bucket with
-  one slot holds it directly, without a list.
+  ANY (a plain :class:`Slot`) needs no test at all: being in the bucket is
+  the match. Any other slot is a :class:`CheckedSlot` holding only the
+  selector values its bucket does not decide (unaligned address ranges,
+  protocol, ports, ICMP type/code, MH type). A bucket with one slot holds it
+  directly, without a list.
 
-The cost of a lookup is the number of non-empty groups (at most 25 for IPv4,
+The work of a lookup is the number of non-empty groups (at most 25 for IPv4,
 64 for IPv6, a handful in practice) times a short bucket walk, and does not
 grow with the number of entries while buckets stay short. A bucket grows when
 many entries share one pair of address blocks (hundreds of port policies
 between the same two hosts, or many small ranges inside one /24); its walk is
 then linear in those entries.
+
+What does grow with the SPD is where that work reads memory: a hit reads the
+group's hash table (its index and entry arrays and the stored key), the slot,
+the slot's sort key and the entry, and with 100,000 entries those are rarely
+in the CPU caches. Slots therefore keep their test values in their own
+attributes (one object to read) instead of closures over cells.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeAlias
+from typing import Literal, TypeAlias, TypeVar
 
 from secmob.ipsec.selectors import (
     ANY,
     OPAQUE,
     AddressSet,
     Direction,
-    Ports,
     Selector,
     Special,
     Traffic,
 )
 
-__all__ = ["LEVELS", "MAX_BLOCKS", "FamilyIndex", "PolicyIndex", "Slot", "compile_check"]
+__all__ = ["LEVELS", "MAX_BLOCKS", "CheckedSlot", "FamilyIndex", "PolicyIndex", "Slot",
+           "make_slot"]
 
 #: Prefix lengths at which address selectors are indexed, per IP version.
 LEVELS: dict[int, tuple[int, ...]] = {
@@ -58,19 +66,102 @@ LEVELS: dict[int, tuple[int, ...]] = {
 MAX_BLOCKS = 8
 _BITS = {4: 32, 6: 128}
 
-Check: TypeAlias = Callable[[int, int, Traffic], bool]
 Range2: TypeAlias = tuple[int, int]
+_T = TypeVar("_T")
 
 
 class Slot:
-    """One SPD entry as seen by one direction's index."""
+    """One SPD entry as seen by one direction's index.
 
-    __slots__ = ("check", "entry", "key")
+    A plain :class:`Slot` is matched by its bucket alone: its address
+    selectors are exactly its blocks and every other selector is ANY.
+    """
 
-    def __init__(self, key: int, entry: object, check: Check) -> None:
+    __slots__ = ("entry", "key")
+
+    def __init__(self, key: int, entry: object) -> None:
         self.key = key
         self.entry = entry
-        self.check: Check | None = check
+
+    def matches(self, lv: int, rv: int, traffic: Traffic) -> bool:
+        """Whether a packet of this slot's bucket matches: always, for a plain slot."""
+        return True
+
+
+class CheckedSlot(Slot):
+    """A slot whose bucket is not the whole answer: it tests the selectors the
+    bucket does not decide, with the rules of :meth:`Selector.matches`.
+
+    The selector values are held by the slot itself (None for a selector that
+    needs no test) rather than by a chain of closures: with 100,000 entries
+    the index no longer fits in the CPU caches, and each further object a
+    lookup reads (function, cell, tuple, int) is one more memory access.
+    """
+
+    __slots__ = ("icmp_code", "icmp_type", "local_port", "local_ranges", "mh_type",
+                 "protocol", "remote_port", "remote_ranges")
+
+    def __init__(self, key: int, entry: object, selector: Selector, direction: Direction,
+                 local_ranges: tuple[Range2, ...] | None,
+                 remote_ranges: tuple[Range2, ...] | None) -> None:
+        super().__init__(key, entry)
+        self.local_ranges = local_ranges
+        self.remote_ranges = remote_ranges
+        self.protocol = _tested(selector.protocol)
+        self.local_port = _tested(selector.local_port)
+        self.remote_port = _tested(selector.remote_port)
+        self.icmp_type = _tested(selector.icmp_type)
+        self.icmp_code = _tested(selector.icmp_code)
+        self.mh_type = _tested(selector.local_mh_type if direction is Direction.OUTBOUND
+                               else selector.remote_mh_type)
+
+    def matches(self, lv: int, rv: int, traffic: Traffic) -> bool:
+        """:meth:`Selector.matches` for a packet of this slot's bucket. A literal
+        value never equals OPAQUE, and OPAQUE equals only itself (identity).
+        Where :meth:`Selector.matches` stops early (OPAQUE protocol or ICMP type)
+        every later selector is ANY, so testing on gives the same answer."""
+        ranges = self.local_ranges
+        if ranges is not None and not _within(lv, ranges):
+            return False
+        ranges = self.remote_ranges
+        if ranges is not None and not _within(rv, ranges):
+            return False
+        value = self.protocol
+        if value is not None and traffic.protocol != value:
+            return False
+        ports = self.local_port
+        if ports is not None and not _within(traffic.local_port, ports):
+            return False
+        ports = self.remote_port
+        if ports is not None and not _within(traffic.remote_port, ports):
+            return False
+        value = self.icmp_type
+        if value is not None:
+            if traffic.icmp_type != value:
+                return False
+            codes = self.icmp_code
+            if codes is not None and not _within(traffic.icmp_code, codes):
+                return False
+        value = self.mh_type
+        return value is None or traffic.mh_type == value
+
+
+def _tested(sel: _T | Special) -> _T | Literal[Special.OPAQUE] | None:
+    """A selector value as a slot holds it: None for ANY (no test)."""
+    return None if sel is ANY else sel
+
+
+def _within(value: int | Special, ranges: tuple[Range2, ...] | Special) -> bool:
+    """RFC 4301 §4.4.1.1 matching of a value against OPAQUE or a list of ranges."""
+    if ranges is OPAQUE:
+        return value is OPAQUE
+    if value is OPAQUE:
+        return False
+    # a loop rather than any(): no generator object per test
+    for lo, hi in ranges:  # type: ignore[union-attr]  # noqa: SIM110
+        if lo <= value <= hi:  # type: ignore[operator]
+            return True
+    return False
 
 
 def _blocks(version: int, sel: AddressSet | Special) -> tuple[int, list[int]]:
@@ -86,80 +177,24 @@ def _blocks(version: int, sel: AddressSet | Special) -> tuple[int, list[int]]:
     raise AssertionError("level 0 always has one block")  # pragma: no cover
 
 
-def _port_check(sel: Ports, attr: str) -> Callable[[Traffic], bool] | None:
-    if sel is ANY:
+def _residual(version: int | None, sel: AddressSet | Special) -> tuple[Range2, ...] | None:
+    """The ranges a slot must still test for one address selector, or None when
+    the blocks it is indexed under cover exactly its addresses."""
+    if not isinstance(sel, AddressSet) or version is None:
         return None
-    if sel is OPAQUE:
-        return lambda t: getattr(t, attr) is OPAQUE
-    assert not isinstance(sel, Special)
-    if len(sel) == 1:
-        lo, hi = sel[0]
-
-        def one(t: Traffic) -> bool:
-            v = getattr(t, attr)
-            return v.__class__ is int and lo <= v <= hi
-
-        return one
-    ranges = sel
-
-    def many(t: Traffic) -> bool:
-        v = getattr(t, attr)
-        return v.__class__ is int and any(a <= v <= b for a, b in ranges)
-
-    return many
+    level, _ = _blocks(version, sel)
+    return None if _aligned(version, sel, level) else sel.ranges
 
 
-def _value_check(value: int | Special, attr: str) -> Callable[[Traffic], bool] | None:
-    if value is ANY:
-        return None
-    if value is OPAQUE:
-        return lambda t: getattr(t, attr) is OPAQUE
-    return lambda t: getattr(t, attr) == value
-
-
-def compile_check(selector: Selector, direction: Direction) -> Check:
-    """A fast predicate (local int, remote int, traffic) equivalent to
-    :meth:`Selector.matches` for ``direction``."""
-    upper: list[Callable[[Traffic], bool]] = []
-    proto_check = _value_check(selector.protocol, "protocol")
-    if proto_check is not None:
-        upper.append(proto_check)
-    for check in (
-        _port_check(selector.local_port, "local_port"),
-        _port_check(selector.remote_port, "remote_port"),
-        _value_check(selector.icmp_type, "icmp_type"),
-        _port_check(selector.icmp_code, "icmp_code") if isinstance(selector.icmp_type, int)
-        else None,
-        _value_check(
-            selector.local_mh_type if direction is Direction.OUTBOUND
-            else selector.remote_mh_type,
-            "mh_type",
-        ),
-    ):
-        if check is not None:
-            upper.append(check)
-    lranges = _ranges(selector.local)
-    rranges = _ranges(selector.remote)
-    if len(lranges) == 1 and len(rranges) == 1:
-        (llo, lhi), (rlo, rhi) = lranges[0], rranges[0]
-        if not upper:
-            return lambda lv, rv, t: llo <= lv <= lhi and rlo <= rv <= rhi
-        if len(upper) == 1:
-            first = upper[0]
-            return lambda lv, rv, t: llo <= lv <= lhi and rlo <= rv <= rhi and first(t)
-        return lambda lv, rv, t: (
-            llo <= lv <= lhi and rlo <= rv <= rhi and all(c(t) for c in upper)
-        )
-    return lambda lv, rv, t: (
-        any(a <= lv <= b for a, b in lranges)
-        and any(a <= rv <= b for a, b in rranges)
-        and all(c(t) for c in upper)
-    )
-
-
-def _ranges(sel: AddressSet | Special) -> tuple[Range2, ...]:
-    """The ranges of an address selector; ANY covers every address of either family."""
-    return sel.ranges if isinstance(sel, AddressSet) else ((0, 1 << 128),)
+def make_slot(key: int, entry: object, selector: Selector, direction: Direction) -> Slot:
+    """The slot of ``entry`` for ``direction``: plain when its buckets decide,
+    else a :class:`CheckedSlot` testing the rest."""
+    local = _residual(selector.version, selector.local)
+    remote = _residual(selector.version, selector.remote)
+    if local is None and remote is None and selector.protocol is ANY:
+        # protocol ANY implies ANY ports, ICMP type/code and MH types (Selector checks it)
+        return Slot(key, entry)
+    return CheckedSlot(key, entry, selector, direction, local, remote)
 
 
 class _Group:
@@ -198,18 +233,13 @@ class FamilyIndex:
         self.ordered: list[_Group] = []
         self._dirty = False
 
-    def _places(self, selector: Selector) -> tuple[tuple[int, int], list[int], bool]:
+    def _places(self, selector: Selector) -> tuple[tuple[int, int], list[int]]:
         llevel, lblocks = _blocks(self.version, selector.local)
         rlevel, rblocks = _blocks(self.version, selector.remote)
-        keys = [(lb << rlevel) | rb for lb in lblocks for rb in rblocks]
-        exact = _aligned(self.version, selector.local, llevel) and _aligned(
-            self.version, selector.remote, rlevel)
-        return (llevel, rlevel), keys, exact
+        return (llevel, rlevel), [(lb << rlevel) | rb for lb in lblocks for rb in rblocks]
 
     def add(self, slot: Slot, selector: Selector) -> None:
-        levels, keys, exact = self._places(selector)
-        if exact and selector.protocol is ANY:
-            slot.check = None  # the bucket alone decides: no per-slot test needed
+        levels, keys = self._places(selector)
         group = self.groups.get(levels)
         if group is None:
             group = self.groups[levels] = _Group(self.bits, *levels)
@@ -220,8 +250,8 @@ class FamilyIndex:
             if bucket is None:
                 table[key] = slot
                 continue
-            if isinstance(bucket, Slot):
-                bucket = table[key] = [bucket]
+            if bucket.__class__ is not list:
+                bucket = table[key] = [bucket]  # type: ignore[list-item]
             at = len(bucket)
             while at and bucket[at - 1].key > slot.key:
                 at -= 1
@@ -230,12 +260,12 @@ class FamilyIndex:
         self._dirty = True
 
     def remove(self, slot: Slot, selector: Selector) -> None:
-        levels, keys, _ = self._places(selector)
+        levels, keys = self._places(selector)
         group = self.groups[levels]
         table = group.table
         for key in keys:
             bucket = table[key]
-            if isinstance(bucket, Slot):
+            if bucket.__class__ is not list:
                 del table[key]
                 continue
             bucket.remove(slot)
@@ -248,7 +278,7 @@ class FamilyIndex:
     def refloor(self) -> None:
         for group in self.groups.values():
             group.floor = min(
-                s.key for b in group.table.values() for s in ([b] if isinstance(b, Slot) else b)
+                s.key for b in group.table.values() for s in (b if isinstance(b, list) else [b])
             )
         self._dirty = True
 
@@ -264,20 +294,19 @@ class FamilyIndex:
             bucket = group.table.get(((lv >> group.lshift) << group.rlevel) | (rv >> group.rshift))
             if bucket is None:
                 continue
-            if bucket.__class__ is Slot:
-                key = bucket.key
-                if best is None or key < best_key:
-                    check = bucket.check
-                    if check is None or check(lv, rv, traffic):
-                        best = bucket
-                        best_key = key
+            if bucket.__class__ is not list:
+                key = bucket.key  # type: ignore[union-attr]
+                # a plain Slot matches every packet of its bucket: skip the call
+                if key < best_key and (bucket.__class__ is Slot
+                                       or bucket.matches(lv, rv, traffic)):  # type: ignore[union-attr]
+                    best = bucket  # type: ignore[assignment]
+                    best_key = key
                 continue
-            for slot in bucket:  # type: ignore[union-attr]
+            for slot in bucket:
                 key = slot.key
                 if key >= best_key:
                     break
-                check = slot.check
-                if check is None or check(lv, rv, traffic):
+                if slot.__class__ is Slot or slot.matches(lv, rv, traffic):
                     best = slot
                     best_key = key
                     break
@@ -296,9 +325,12 @@ class PolicyIndex:
             return [self.families[4], self.families[6]]
         return [self.families[selector.version]]
 
-    def add(self, slot: Slot, selector: Selector) -> None:
+    def add(self, key: int, entry: object, selector: Selector) -> Slot:
+        """Index ``entry`` (SPD sort key ``key``) and return its slot."""
+        slot = make_slot(key, entry, selector, self.direction)
         for family in self._families(selector):
             family.add(slot, selector)
+        return slot
 
     def remove(self, slot: Slot, selector: Selector) -> None:
         for family in self._families(selector):
