@@ -87,20 +87,21 @@ def _cryptography_cbc(algorithm: algorithms.AES | TripleDES) -> _CBCFunctions:
     """CBC on one long-lived OpenSSL context per direction (the key schedule
     and context set-up are paid once per SA, not per packet).
 
-    Each context continues one CBC stream; ``last`` is the ciphertext block
-    that chains into the next input. A packet is still a fresh CBC
+    Each context continues one CBC stream; ``last`` is the encryptor's
+    ciphertext block that chains into its next input. A packet is still a fresh CBC
     encryption under its own IV (NIST SP 800-38A §6.2, C1 = E(P1 xor IV)):
     the encryptor is given P1 xor IV xor last as its first block, so that it
-    computes E(P1 xor IV); the decryptor's first output block is D(C1) xor
-    last, and xor ``IV xor last`` turns it into D(C1) xor IV = P1. Every later
-    block chains within the packet exactly as CBC does. ``data`` is a whole
-    number of blocks (the context checks it before).
+    computes E(P1 xor IV). The decryptor is given ``IV | C1 | C2 ...``: the
+    block it makes of the IV is dropped, and the IV then chains into C1 as
+    in any CBC decryption, P1 = D(C1) xor IV. Every later block chains
+    within the packet exactly as CBC does. ``data`` is a whole number of
+    blocks (the context checks it before).
     """
     size = algorithm.block_size // 8
     zero = bytes(size)
     encryptor = Cipher(algorithm, modes.CBC(zero)).encryptor()
     decryptor = Cipher(algorithm, modes.CBC(zero)).decryptor()
-    last = [zero, zero]  # the chaining block of the encryptor and of the decryptor
+    last = [zero]  # the ciphertext block the encryptor chains from
 
     def xor3(a: bytes, b: bytes, c: bytes) -> bytes:
         return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")
@@ -116,10 +117,7 @@ def _cryptography_cbc(algorithm: algorithms.AES | TripleDES) -> _CBCFunctions:
     def decrypt(iv: bytes, data: bytes) -> bytes:
         if not data:
             return b""
-        out = decryptor.update(data)
-        first = xor3(out[:size], iv, last[1])
-        last[1] = bytes(data[-size:])  # a copy: the caller may reuse its buffer
-        return first + out[size:]
+        return decryptor.update(b"".join((iv, data)))[size:]
 
     return encrypt, decrypt
 
