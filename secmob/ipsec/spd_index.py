@@ -167,10 +167,17 @@ def _within(value: int | Special, ranges: tuple[Range2, ...] | Special) -> bool:
 def _blocks(version: int, sel: AddressSet | Special) -> tuple[int, list[int]]:
     """(level, block numbers) of an address selector: the finest level with few blocks."""
     bits = _BITS[version]
-    ranges = [(0, (1 << bits) - 1)] if not isinstance(sel, AddressSet) else list(sel.ranges)
+    ranges = [(0, (1 << bits) - 1)] if not isinstance(sel, AddressSet) else sorted(sel.ranges)
     for level in LEVELS[version]:
         shift = bits - level
-        count = sum((hi >> shift) - (lo >> shift) + 1 for lo, hi in ranges)
+        # distinct blocks: ranges that share a block count it once (nine hosts
+        # of one /24 are one block at level 24; level 0 is always one block)
+        count, last = 0, -1
+        for lo, hi in ranges:
+            first, end = max(lo >> shift, last + 1), hi >> shift
+            if end >= first:
+                count += end - first + 1
+                last = end
         if count <= MAX_BLOCKS:
             found = sorted({b for lo, hi in ranges for b in range(lo >> shift, (hi >> shift) + 1)})
             return level, found
