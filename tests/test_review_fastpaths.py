@@ -299,3 +299,16 @@ def test_more_ranges_than_max_blocks_in_one_block_can_be_added() -> None:
     assert spd.lookup(Direction.OUTBOUND, Traffic("10.0.0.4", "192.0.2.1", 6)) is sparse
     assert spd.lookup(Direction.OUTBOUND, Traffic("10.5.7.1", "192.0.2.1", 6)) is spread
     assert spd.lookup(Direction.OUTBOUND, Traffic("10.0.0.5", "192.0.2.1", 6)) is last
+
+
+# -- HMAC-SHA1 of Return Routability written out --------------------------------
+
+
+@pytest.mark.parametrize("kind", [bytes, bytearray, memoryview])
+@pytest.mark.parametrize("key_length", [0, 20, 64, 65])
+def test_rr_hmac_takes_the_key_types_hmac_takes(kind: type, key_length: int) -> None:
+    key, care_of, message = bytes(range(7, 7 + key_length)), COA, b"MH Data" * 3
+    want = hmac.digest(key, care_of + CN + message, "sha1")
+    assert rr.authenticator(kind(key), care_of, CN, message) == want[:12]
+    rr.verify_authenticator(kind(key), care_of, CN, message, want[:12])
+    assert rr.hmac_sha1_under(kind(key))(message) == hmac.digest(key, message, "sha1")

@@ -102,7 +102,7 @@ def _key_block(key: bytes) -> bytes:
     """The key as one block: hashed when longer, then zero-padded (RFC 2104 §2)."""
     if len(key) > _BLOCK:
         key = hashlib.sha1(key).digest()
-    return key.ljust(_BLOCK, b"\0")
+    return bytes(key).ljust(_BLOCK, b"\0")  # any bytes-like key, as hmac.digest takes
 
 
 def _hmac_sha1(key: bytes, message: bytes) -> bytes:
