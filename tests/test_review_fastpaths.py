@@ -77,16 +77,17 @@ def _apply(pkt: bytearray, edits: list[tuple[int, int]]) -> None:
             pkt[at] = value
 
 
-@pytest.mark.parametrize("prior", ["registered", "fresh", "full", "expired"])
+@pytest.mark.parametrize("prior", ["registered", "fresh", "full", "expired", "near expiry"])
 @given(edits=st.lists(_EDITS, min_size=1, max_size=4))
 def test_resigned_mutations_of_the_quick_shape(prior: str,
                                                edits: list[tuple[int, int]]) -> None:
     cache = {"capacity": 1} if prior == "full" else {}
     t, mn = registered(**cache)
-    now = 500.0 if prior == "expired" else 2.0  # the binding of 100 units ends at 401
+    # the binding of 100 units made at 1 ends at 401; refresh_advance is 10
+    now = {"expired": 500.0, "near expiry": 395.0}.get(prior, 2.0)
     if prior == "fresh":
         t.send(bu_packet(mn, 101, 0), 2)  # deleted: no binding left
-    if prior == "expired":  # nonces outlive the binding: refresh them
+    if now > 2:  # the nonces do not last as long as the binding: new ones
         t.run_rr(mn, home_at=now, care_at=now)
     pkt = bytearray(bu_packet(mn, 102, 100, now=now))
     _apply(pkt, edits)
@@ -204,10 +205,13 @@ def test_lookup_is_the_ordered_scan_after_edits(entries: list[Selector],
         agree()
 
 
-def test_lookup_after_the_keys_are_renumbered() -> None:
+def test_lookup_after_the_keys_are_renumbered(monkeypatch: pytest.MonkeyPatch) -> None:
     # Inserting again and again at the same place halves the gap until the
     # keys are renumbered (and every group's floor recomputed).
     spd = SPD()
+    renumbered = []
+    renumber = spd._renumber
+    monkeypatch.setattr(spd, "_renumber", lambda: renumbered.append(renumber()))
     last = spd.append(Entry(Selector.make(), Action.DISCARD))
     catch = spd.insert(0, Entry(Selector.make("10.0.0.0/8", ANY), Action.BYPASS))
     made = []
@@ -215,6 +219,7 @@ def test_lookup_after_the_keys_are_renumbered() -> None:
         sel = Selector.make(f"10.0.{n}.0/24", ANY, 6 if n % 2 else ANY)
         made.append(spd.insert(1, Entry(sel, Action.DISCARD)))
         spd.insert(0, Entry(Selector.make(f"10.0.{n}.9", ANY, 17), Action.BYPASS))
+    assert renumbered
     spd.remove(catch)
     for n in range(40):
         for proto in (6, 17, 50):
