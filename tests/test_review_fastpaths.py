@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import pickle
+import random
 
 import pytest
 from Crypto.Cipher import AES, DES3
@@ -27,7 +29,9 @@ from secmob.algorithms import ENCRYPTION
 from secmob.errors import DecodeError, SecmobError
 from secmob.ipsec.selectors import ANY, OPAQUE, Direction, Selector, Traffic
 from secmob.ipsec.spd import SPD, Action, Entry
-from secmob.mip6 import rr
+from secmob.mip6 import packets, rr
+from secmob.mip6.cn import CorrespondentNode
+from secmob.wire import mobility as mh
 from tests._mip6_nodes import CN, COA, HOA, addr, rng
 from tests.test_cn_fast_path import Twins, bu_packet, registered, with_checksum
 from tests.test_spd_index import V4, V6, address_selectors, selectors
@@ -317,3 +321,21 @@ def test_rr_hmac_takes_the_key_types_hmac_takes(kind: type, key_length: int) -> 
     assert rr.authenticator(kind(key), care_of, CN, message) == want[:12]
     rr.verify_authenticator(kind(key), care_of, CN, message, want[:12])
     assert rr.hmac_sha1_under(kind(key))(message) == hmac.digest(key, message, "sha1")
+
+
+def test_a_correspondent_with_nonces_pickles_as_before() -> None:
+    # A node whose rng pickles could be saved and restored before its nonces
+    # kept a keyed HMAC state; the restored node answers like the original.
+    node = CorrespondentNode(CN, random.Random(7).randbytes)
+    mn = rr.MobileNode(HOA, COA, CN, rng("mn"))
+    for src, init in zip((HOA, COA), mn.start(), strict=True):
+        [answer] = node.receive(packets.mobility_packet(src, CN, init), 0)
+        test = packets.parse(answer).mobility()
+        assert isinstance(test, mh.HomeTest | mh.CareOfTest)
+        mn.receive(test, 0)
+    restored = pickle.loads(pickle.dumps(node))
+    pkt = bu_packet(mn, 1, 100)
+    assert restored.receive(pkt, 1) == node.receive(pkt, 1)
+    assert list(restored.cache) == list(node.cache) and restored.events == node.events
+    nonce = node.rr.nonces.lookup(mn.indices[0], 1)
+    assert nonce is not None and pickle.loads(pickle.dumps(nonce)) == nonce

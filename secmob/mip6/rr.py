@@ -96,6 +96,11 @@ class Nonce:
     def __post_init__(self) -> None:
         object.__setattr__(self, "keyed", hmac_sha1_under(self.kcn))
 
+    def __reduce__(self) -> tuple[type[Nonce], tuple[int, bytes, float, bytes]]:
+        # ``keyed`` is a closure over hash states, which pickle cannot save:
+        # a copy makes it again from Kcn.
+        return (Nonce, (self.index, self.value, self.created, self.kcn))
+
     def __repr__(self) -> str:
         return f"Nonce(index={self.index}, created={self.created})"
 
