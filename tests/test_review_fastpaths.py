@@ -81,11 +81,13 @@ def _apply(pkt: bytearray, edits: list[tuple[int, int]]) -> None:
             pkt[at] = value
 
 
-@pytest.mark.parametrize("prior", ["registered", "fresh", "full", "expired", "near expiry"])
+@pytest.mark.parametrize("prior", ["registered", "fresh", "full", "expired", "near expiry",
+                                   "mobile routers"])
 @given(edits=st.lists(_EDITS, min_size=1, max_size=4))
 def test_resigned_mutations_of_the_quick_shape(prior: str,
                                                edits: list[tuple[int, int]]) -> None:
-    cache = {"capacity": 1} if prior == "full" else {}
+    cache = {"full": {"capacity": 1}, "mobile routers": {"mobile_routers": True,
+                                                        "home_agent": True}}.get(prior, {})
     t, mn = registered(**cache)
     # the binding of 100 units made at 1 ends at 401; refresh_advance is 10
     now = {"expired": 500.0, "near expiry": 395.0}.get(prior, 2.0)
