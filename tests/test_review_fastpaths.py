@@ -181,8 +181,8 @@ def packets_for(draw: st.DrawFn, version: int) -> Traffic:
                    draw(small), draw(small), draw(small))
 
 
-@given(entries=st.lists(st.one_of(selectors(), wide_selectors()), min_size=1, max_size=12),
-       edits=st.lists(st.tuples(st.integers(0, 11), st.integers(0, 11)), max_size=6),
+@given(entries=st.lists(st.one_of(selectors(), wide_selectors()), min_size=1, max_size=10),
+       edits=st.lists(st.tuples(st.integers(0, 11), st.integers(0, 11)), max_size=4),
        data=st.data())
 def test_lookup_is_the_ordered_scan_after_edits(entries: list[Selector],
                                                 edits: list[tuple[int, int]],
@@ -257,7 +257,7 @@ def test_cbc_interleaved_packets_and_buffer_types(name: str, key_size: int,
     block = 8 if name == "3des" else 16
     sender, receiver = ENCRYPTION.get(name).new(key), ENCRYPTION.get(name).new(key)
     wrap = [bytes, bytearray, memoryview, lambda b: memoryview(bytearray(b))]
-    for _ in range(6):
+    for _ in range(4):
         iv = data.draw(st.binary(min_size=block, max_size=block))
         pt = data.draw(st.integers(0, 5).flatmap(
             lambda n: st.binary(min_size=block * n, max_size=block * n)))
