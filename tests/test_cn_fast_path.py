@@ -254,7 +254,7 @@ def test_flag_bits_other_than_h_are_kept_or_ignored_alike() -> None:
     for seq, flags in enumerate((mh.BU_A | mh.BU_L | mh.BU_K, mh.BU_R, mh.BU_A | mh.BU_R,
                                  mh.BU_A | 0x0301, 0x0080), start=200):
         msg = signed((NonceIndices(*indices),), kbm, COA, seq=seq, lifetime=50, flags=flags,
-                     proto=17, reserved=0xFF)
+                     proto=mh.IPPROTO_NONE, reserved=0xFF)
         t.send(packets.build(COA, CN, msg, protocol=135, home_address=HOA), 2, quick=True)
         entry = t.fast.cache.lookup(HOA, 2)
         assert entry is not None and entry.flags == (flags >> 8) & 0xB0

@@ -72,14 +72,14 @@ Rng = Callable[[int], bytes]
 #  40  Destination Options: Next Header 135, Hdr Ext Len 2, PadN with two zero
 #      octets, the Home Address option (type 201, length 16) at 8n+6
 #  48  home address
-#  64  Mobility Header, Header Len 3, MH Type 5 (Binding Update): Checksum at
-#      68, Sequence # 70, flags 72, Lifetime 74
+#  64  Mobility Header, Payload Proto 59, Header Len 3, MH Type 5 (Binding
+#      Update): Checksum at 68, Sequence # 70, flags 72, Lifetime 74
 #  76  Nonce Indices option (type 4, length 4): home index 78, care-of index 80
 #  82  Binding Authorization Data option (type 5, length 12): Authenticator 84-95
 _QUICK_LENGTH = 96
 _QUICK_IPV6 = bytes((0, 56, 60))
 _QUICK_DSTOPTS = bytes((mh.MH_PROTOCOL, 2, 1, 2, 0, 0, 201, 16))
-_QUICK_MH = bytes((3, mh.MHType.BINDING_UPDATE))
+_QUICK_MH = bytes((mh.IPPROTO_NONE, 3, mh.MHType.BINDING_UPDATE))
 _QUICK_NONCE_INDICES = bytes((4, 4))
 _QUICK_AUTHORIZATION = bytes((5, 12))
 _QUICK_FIELDS = struct.Struct("!HHH2xHH")  # from octet 70
@@ -182,7 +182,7 @@ class CorrespondentNode:
         but for an expired binding that the general path removes too)."""
         if (len(packet) != _QUICK_LENGTH or packet[0] >> 4 != 6
                 or packet[4:7] != _QUICK_IPV6 or packet[40:48] != _QUICK_DSTOPTS
-                or packet[65:67] != _QUICK_MH or packet[76:78] != _QUICK_NONCE_INDICES
+                or packet[64:67] != _QUICK_MH or packet[76:78] != _QUICK_NONCE_INDICES
                 or packet[82:84] != _QUICK_AUTHORIZATION):
             return None
         src, home, message = packet[8:24], packet[48:64], packet[64:]

@@ -311,13 +311,18 @@ class Arrival:
         return self.routed_to if self.routed_to is not None else self.dst
 
     def mobility(self) -> mh.MobilityMessage:
-        """The Mobility Header message, its checksum verified (§9.2).
+        """The Mobility Header message, its checksum and Payload Proto
+        verified (§9.2).
 
         Raises :class:`DecodeError` when the packet carries no Mobility Header,
-        the message is malformed or the checksum is wrong."""
+        the message is malformed, the checksum is wrong or Payload Proto is
+        not IPPROTO_NONE (59): §9.2 has the node discard such a message."""
         if self.protocol != mh.MH_PROTOCOL:
             raise DecodeError("Mobility Header", f"Next Header is {self.protocol}, not 135", 6)
         mh.verify_checksum(self.source, self.destination, self.payload)
+        if self.payload[0] != mh.IPPROTO_NONE:
+            raise DecodeError("Mobility Header", f"Payload Proto is {self.payload[0]}, not "
+                                                 "IPPROTO_NONE (59) (RFC 6275 §9.2)", 0)
         return mh.decode(self.payload)
 
     def without_mobility_headers(self) -> Arrival:

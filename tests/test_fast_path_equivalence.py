@@ -1,4 +1,4 @@
-"""Adversarial comparisons of three fast paths with their general paths.
+"""Fast paths compared with their general paths on adversarial input.
 
 * The correspondent node's offset-read Binding Update path (RFC 6275 §9.5.1)
   against the general parser, on updates of the quick shape whose fields are
@@ -341,3 +341,20 @@ def test_a_correspondent_with_nonces_pickles_as_before() -> None:
     assert list(restored.cache) == list(node.cache) and restored.events == node.events
     nonce = node.rr.nonces.lookup(mn.indices[0], 1)
     assert nonce is not None and pickle.loads(pickle.dumps(nonce)) == nonce
+
+
+def test_payload_proto_other_than_59_is_discarded() -> None:
+    # RFC 6275 §9.2: a Mobility Header whose Payload Proto is not IPPROTO_NONE
+    # is discarded, even when it is well signed and checksummed.
+    t = Twins()
+    mn = rr.MobileNode(HOA, COA, CN, rng("mn"))
+    t.run_rr(mn)
+    pkt = bytearray(bu_packet(mn, 1, 100))
+    pkt[64] = 6
+    assert t.send(resign(t, pkt, 1), 1, quick=False) == []
+    assert t.general.events[-1].kind == "discarded"
+    assert "Payload Proto is 6" in t.general.events[-1].detail
+    assert len(t.general.cache) == 0
+    pkt[64] = mh.IPPROTO_NONE  # the same update, well formed: accepted
+    t.send(resign(t, pkt, 1), 1, quick=True)
+    assert len(t.general.cache) == 1
