@@ -46,7 +46,8 @@ def test_keyed_hmac_is_hmac_sha1(key_length: int) -> None:
         message = rnd.randbytes(n)
         assert mac(message) == hmac.digest(key, message, "sha1")
     assert mac(b"a") == mac(b"a")  # the kept states are copied, never consumed
-    assert key.hex() not in repr(mac) or not key
+    # a key of a few octets could show up by chance in the function's address
+    assert key.hex() not in repr(mac) or len(key) < 8
 
 
 def test_tokens_give_the_same_kbm_for_every_update() -> None:
