@@ -4,6 +4,7 @@ cross-checks against implementations secmob does not contain."""
 import hashlib
 import hmac as std_hmac
 import json
+from typing import Any
 
 import pytest
 from _mac_reference import HMAC_HASH, full_mac
@@ -18,6 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from secmob.algorithms import INTEGRITY, IntegrityAlgorithm
+from secmob.algorithms.integrity import hmac_once, keyed_hmac
 from secmob.errors import IntegrityError, InvalidKeyLength
 from secmob.trace import Recorder
 
@@ -240,3 +242,17 @@ def test_explain_topics_reproduce_the_rfc_vectors(capsys: pytest.CaptureFixture[
     steps = json.loads(capsys.readouterr().out)
     assert steps[0]["rfc"] == "RFC 4434 §2"
     assert steps[-1]["output"] == "0fa087af7d866e7653434e602fdde835"  # RFC 4434 §4, 10 octets
+
+
+@pytest.mark.parametrize("factory", [hashlib.md5, hashlib.sha1, hashlib.sha256, hashlib.sha384,
+                                     hashlib.sha512])
+@pytest.mark.parametrize("key_length", [0, 1, 20, 64, 127, 128, 129, 300])
+def test_hmac_helpers_match_the_standard_library(factory: Any, key_length: int) -> None:
+    # RFC 2104 §2: keys longer than the block (64 or 128 octets) are hashed first.
+    key = bytes(i % 251 for i in range(key_length))
+    keyed = keyed_hmac(factory, memoryview(key))
+    for n in (0, 1, 55, 64, 200):
+        data = bytes(n)
+        want = std_hmac.digest(key, data, factory().name)
+        assert hmac_once(factory, key, data) == want
+        assert keyed(data) == want == keyed(data)  # the kept states are never consumed

@@ -31,7 +31,8 @@ from secmob.algorithms.registry import Registry
 from secmob.errors import IntegrityError, InvalidKeyLength
 from secmob.trace import Tracer, TraceValue, emit
 
-__all__ = ["INTEGRITY", "HMACIntegrity", "MACContext", "MACIntegrity"]
+__all__ = ["INTEGRITY", "HMACIntegrity", "MACContext", "MACIntegrity", "hmac_once",
+           "keyed_hmac"]
 
 #: Integrity transforms by IKEv2 id.
 INTEGRITY: Registry[IntegrityAlgorithm] = Registry("integrity")
@@ -90,11 +91,46 @@ class MACIntegrity(IntegrityAlgorithm):
     spec: str = ""
 
 
-def _keyed_hmac(inner: Any, outer: Any) -> Callable[[bytes], bytes]:
-    """The full HMAC of RFC 2104 §2, H(K xor opad || H(K xor ipad || data)),
-    from the two keyed hash states (after the K xor ipad and K xor opad
-    blocks); each call copies them, so the key schedule is never redone."""
-    inner_copy, outer_copy = inner.copy, outer.copy
+# HMAC (RFC 2104 §2) = H(K xor opad || H(K xor ipad || data)), where K is the
+# key hashed when longer than the hash's block B, then zero-padded to B octets.
+# The XORs are made by translating each octet through these tables.
+_XOR_IPAD = bytes.maketrans(bytes(range(256)), bytes(b ^ 0x36 for b in range(256)))
+_XOR_OPAD = bytes.maketrans(bytes(range(256)), bytes(b ^ 0x5C for b in range(256)))
+_BLOCK_SIZES: dict[Callable[..., Any], int] = {}
+
+
+def _key_block(factory: Callable[..., Any], key: bytes) -> bytes:
+    """K of RFC 2104 §2: ``key`` (any bytes-like) hashed when longer than the
+    block, then zero-padded to the block. ``factory`` is a hashlib constructor
+    such as ``hashlib.sha1`` (its block size is remembered)."""
+    block = _BLOCK_SIZES.get(factory)
+    if block is None:
+        block = _BLOCK_SIZES[factory] = factory().block_size
+    if len(key) > block:
+        key = factory(key).digest()
+    return bytes(key).ljust(block, b"\0")
+
+
+def hmac_once(factory: Callable[..., Any], key: bytes, data: bytes) -> bytes:
+    """HMAC(``key``, ``data``) (RFC 2104 §2) under the hashlib constructor
+    ``factory``: the value of ``hmac.digest``, without the OpenSSL HMAC
+    context it sets up per call (for a short message that set-up costs more
+    than the two hashes)."""
+    k = _key_block(factory, key)
+    inner: bytes = factory(k.translate(_XOR_IPAD) + data).digest()
+    mac: bytes = factory(k.translate(_XOR_OPAD) + inner).digest()
+    return mac
+
+
+def keyed_hmac(factory: Callable[..., Any], key: bytes) -> Callable[[bytes], bytes]:
+    """HMAC(``key``, ·) (RFC 2104 §2) under the hashlib constructor ``factory``,
+    as a function of the data, for a key used many times: the K xor ipad and
+    K xor opad blocks are hashed once here, and each call copies those two
+    states, so the key schedule is never redone. The function's repr shows
+    no key."""
+    k = _key_block(factory, key)
+    inner_copy = factory(k.translate(_XOR_IPAD)).copy
+    outer_copy = factory(k.translate(_XOR_OPAD)).copy
 
     def full(data: bytes) -> bytes:
         i, o = inner_copy(), outer_copy()
@@ -118,13 +154,7 @@ class _HMACContext(MACContext):
 
     def __init__(self, alg: HMACIntegrity, key: bytes, tracer: Tracer | None) -> None:
         super().__init__(alg, tracer)
-        factory = alg.hash_factory
-        block = factory().block_size
-        if len(key) > block:  # RFC 2104 §2: a longer key is hashed first
-            key = factory(key).digest()
-        key = key.ljust(block, b"\x00")
-        self._full = _keyed_hmac(factory(bytes(b ^ 0x36 for b in key)),
-                                 factory(bytes(b ^ 0x5C for b in key)))
+        self._full = keyed_hmac(alg.hash_factory, key)
         self.formula = f"ICV = First({alg.icv_size * 8}, HMAC-{alg.hash_name}(K, data))"
         if tracer is None:
             # Untraced contexts answer with closures over the keyed state (the

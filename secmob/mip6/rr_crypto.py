@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar
 
+from secmob.algorithms.integrity import hmac_once, keyed_hmac
 from secmob.errors import IntegrityError, UsageError
 from secmob.trace import Tracer, emit
 from secmob.wire import mobility as mh
@@ -89,49 +90,12 @@ def _need(name: str, value: bytes, n: int) -> None:
         raise UsageError(f"{name} must be {n} octets, got {len(value)}")
 
 
-# HMAC-SHA1 (RFC 2104 §2) written out: B = 64, K XOR ipad and K XOR opad made
-# by translating each octet. The same values as hmac.digest(key, m, "sha1"),
-# which sets up an OpenSSL HMAC context on every call: for the short messages
-# of Return Routability that setup costs more than the two hashes.
-_BLOCK = 64
-_XOR_IPAD = bytes.maketrans(bytes(range(256)), bytes(b ^ 0x36 for b in range(256)))
-_XOR_OPAD = bytes.maketrans(bytes(range(256)), bytes(b ^ 0x5C for b in range(256)))
-
-
-def _key_block(key: bytes) -> bytes:
-    """The key as one block: hashed when longer, then zero-padded (RFC 2104 §2)."""
-    if len(key) > _BLOCK:
-        key = hashlib.sha1(key).digest()
-    return bytes(key).ljust(_BLOCK, b"\0")  # any bytes-like key, as hmac.digest takes
-
-
-def _hmac_sha1(key: bytes, message: bytes) -> bytes:
-    """HMAC_SHA1(key, message) = SHA1(K XOR opad | SHA1(K XOR ipad | message))."""
-    block = _key_block(key)
-    inner = hashlib.sha1(block.translate(_XOR_IPAD) + message).digest()
-    return hashlib.sha1(block.translate(_XOR_OPAD) + inner).digest()
-
-
 def hmac_sha1_under(key: bytes) -> Callable[[bytes], bytes]:
     """HMAC_SHA1(``key``, ·) (RFC 2104) as a function of the message, for a
-    key used many times (a correspondent's Kcn, §5.2.5).
-
-    The key padded to a block and XORed with ipad and with opad is hashed once
-    here; each call copies those two SHA-1 states and hashes only the message
-    and the inner digest, the same value as ``hmac.digest(key, m, "sha1")``
-    at less cost. The function's repr shows no key."""
-    block = _key_block(key)
-    inner = hashlib.sha1(block.translate(_XOR_IPAD))
-    outer = hashlib.sha1(block.translate(_XOR_OPAD))
-
-    def digest(message: bytes) -> bytes:
-        h = inner.copy()
-        h.update(message)
-        o = outer.copy()
-        o.update(h.digest())
-        return o.digest()
-
-    return digest
+    key used many times (a correspondent's Kcn, §5.2.5): the keyed SHA-1
+    states are made once (:func:`secmob.algorithms.integrity.keyed_hmac`).
+    The function's repr shows no key."""
+    return keyed_hmac(hashlib.sha1, key)
 
 
 def _keygen_token(kcn: bytes, address: bytes, nonce: bytes, which: str, octet: int,
@@ -181,12 +145,17 @@ def binding_management_key(home_token: bytes, care_of_token: bytes | None = None
     return kbm
 
 
+def _tag(kbm: bytes, care_of_address: bytes, correspondent: bytes, mh_data: bytes) -> bytes:
+    return hmac_once(hashlib.sha1, kbm,
+                     care_of_address + correspondent + mh_data)[:AUTHENTICATOR_LENGTH]
+
+
 def authenticator(kbm: bytes, care_of_address: bytes, correspondent: bytes, mh_data: bytes,
                   tracer: Tracer | None = None) -> bytes:
     """First(96, HMAC_SHA1(Kbm, care-of address | correspondent | MH Data)) (§6.2.7)."""
     _need("care-of address", care_of_address, 16)
     _need("correspondent address", correspondent, 16)
-    tag = _hmac_sha1(kbm, care_of_address + correspondent + mh_data)[:AUTHENTICATOR_LENGTH]
+    tag = _tag(kbm, care_of_address, correspondent, mh_data)
     if tracer is not None:
         emit(tracer, "authenticator",
              "First(96, HMAC_SHA1(Kbm, care-of address | correspondent | MH Data))", _RFC_AUTH,
@@ -201,7 +170,7 @@ def verify_authenticator(kbm: bytes, care_of_address: bytes, correspondent: byte
     :class:`IntegrityError` on mismatch (§9.5.1, §11.7.3)."""
     if len(care_of_address) != 16 or len(correspondent) != 16:
         raise UsageError("care-of and correspondent addresses must be 16 octets")
-    tag = _hmac_sha1(kbm, care_of_address + correspondent + mh_data)[:AUTHENTICATOR_LENGTH]
+    tag = _tag(kbm, care_of_address, correspondent, mh_data)
     ok = hmac.compare_digest(tag, received)
     if tracer is not None:
         emit(tracer, "verify authenticator",
