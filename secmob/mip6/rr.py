@@ -12,7 +12,6 @@ epoch).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -245,20 +244,12 @@ class Correspondent:
             raise NonceExpired(f"home nonce index {home_index} has expired", 136)
         if care_of_index is not None and care is None:
             raise NonceExpired(f"care-of nonce index {care_of_index} has expired", 137)
-        if tracer is not None:
-            home_token = home_keygen_token(home.kcn, home_address, home.value, tracer)
-            care_token = None if care is None else care_of_keygen_token(
-                care.kcn, care_of_address, care.value, tracer)
-            return binding_management_key(home_token, care_token, tracer)
-        # The same tokens and Kbm as above (§5.2.5), through each nonce's keyed
-        # HMAC_SHA1(Kcn, ·): home token | nonce | 0, care-of token | nonce | 1.
-        _need("home address", home_address, 16)
-        home_token = home.keyed(home_address + home.value + b"\0")[:TOKEN_LENGTH]
-        if care is None:
-            return hashlib.sha1(home_token).digest()
-        _need("care-of address", care_of_address, 16)
-        return hashlib.sha1(
-            home_token + care.keyed(care_of_address + care.value + b"\1")[:TOKEN_LENGTH]).digest()
+        # Each nonce's keyed HMAC_SHA1(Kcn, ·) makes its tokens (§5.2.5).
+        home_token = home_keygen_token(home.kcn, home_address, home.value, tracer,
+                                       mac=home.keyed)
+        care_token = None if care is None else care_of_keygen_token(
+            care.kcn, care_of_address, care.value, tracer, mac=care.keyed)
+        return binding_management_key(home_token, care_token, tracer)
 
     def verify_binding_update(self, data: bytes, *, home_address: bytes,
                               source_address: bytes, now: float,

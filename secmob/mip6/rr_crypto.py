@@ -99,10 +99,13 @@ def hmac_sha1_under(key: bytes) -> Callable[[bytes], bytes]:
 
 
 def _keygen_token(kcn: bytes, address: bytes, nonce: bytes, which: str, octet: int,
-                  tracer: Tracer | None) -> bytes:
-    """First(64, HMAC_SHA1(Kcn, address | nonce | octet)) (§5.2.5)."""
+                  tracer: Tracer | None, mac: Callable[[bytes], bytes] | None) -> bytes:
+    """First(64, HMAC_SHA1(Kcn, address | nonce | octet)) (§5.2.5); ``mac``,
+    when given, is HMAC_SHA1(Kcn, ·) already keyed (:func:`hmac_sha1_under`)."""
     _need(f"{which} address", address, 16)
-    token = hmac.digest(kcn, address + nonce + bytes((octet,)), "sha1")[:TOKEN_LENGTH]
+    message = address + nonce + bytes((octet,))
+    token = (hmac_once(hashlib.sha1, kcn, message) if mac is None
+             else mac(message))[:TOKEN_LENGTH]
     if tracer is not None:
         emit(tracer, f"{which} keygen token",
              f"First(64, HMAC_SHA1(Kcn, {which} address | nonce | {octet}))", _RFC_TOKEN,
@@ -111,17 +114,20 @@ def _keygen_token(kcn: bytes, address: bytes, nonce: bytes, which: str, octet: i
 
 
 def home_keygen_token(kcn: bytes, home_address: bytes, nonce: bytes,
-                      tracer: Tracer | None = None) -> bytes:
+                      tracer: Tracer | None = None, *,
+                      mac: Callable[[bytes], bytes] | None = None) -> bytes:
     """First(64, HMAC_SHA1(Kcn, home address | nonce | 0)) (§5.2.5); the final
-    0 is one zero octet."""
-    return _keygen_token(kcn, home_address, nonce, "home", 0, tracer)
+    0 is one zero octet. ``mac``: HMAC_SHA1(Kcn, ·) keyed once
+    (:func:`hmac_sha1_under`), for a Kcn that makes many tokens."""
+    return _keygen_token(kcn, home_address, nonce, "home", 0, tracer, mac)
 
 
 def care_of_keygen_token(kcn: bytes, care_of_address: bytes, nonce: bytes,
-                         tracer: Tracer | None = None) -> bytes:
+                         tracer: Tracer | None = None, *,
+                         mac: Callable[[bytes], bytes] | None = None) -> bytes:
     """First(64, HMAC_SHA1(Kcn, care-of address | nonce | 1)) (§5.2.5); the
-    final 1 is one octet of value 1."""
-    return _keygen_token(kcn, care_of_address, nonce, "care-of", 1, tracer)
+    final 1 is one octet of value 1. ``mac`` as for :func:`home_keygen_token`."""
+    return _keygen_token(kcn, care_of_address, nonce, "care-of", 1, tracer, mac)
 
 
 def binding_management_key(home_token: bytes, care_of_token: bytes | None = None,
