@@ -1,7 +1,12 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from secmob.wire.checksum import internet_checksum, pseudo_header_v6, transport_checksum
+from secmob.wire.checksum import (
+    internet_checksum,
+    pseudo_header_v4,
+    pseudo_header_v6,
+    transport_checksum,
+)
 
 
 def test_rfc1071_example() -> None:
@@ -38,3 +43,32 @@ def test_udp_checksum_matches_scapy(src: bytes, dst: bytes, payload: bytes) -> N
     pkt = IPv6(src=str(ipaddress.IPv6Address(src)), dst=str(ipaddress.IPv6Address(dst)))
     assert transport_checksum(src, dst, 17, seg) == in6_chksum(17, pkt / UDP(), seg)
     assert len(pseudo_header_v6(src, dst, 8, 17)) == 40
+
+
+@given(st.sampled_from([4, 16]), st.data(), st.binary(min_size=2, max_size=301),
+       st.integers(0, 255))
+def test_transport_checksum_is_the_sum_over_the_pseudo_header(size: int, data: st.DataObject,
+                                                             segment: bytes, nh: int) -> None:
+    # The arithmetic form against the checksum of the pseudo-header built out
+    # (RFC 8200 §8.1, RFC 768), odd lengths included; a checksum field at an
+    # even offset counts as zero.
+    src = data.draw(st.binary(min_size=size, max_size=size))
+    dst = data.draw(st.binary(min_size=size, max_size=size))
+    pseudo = (pseudo_header_v6 if size == 16 else pseudo_header_v4)(src, dst, len(segment), nh)
+    assert transport_checksum(src, dst, nh, segment) == internet_checksum(pseudo + segment)
+    at = data.draw(st.integers(0, len(segment) // 2 - 1)) * 2
+    zeroed = segment[:at] + b"\0\0" + segment[at + 2:]
+    assert transport_checksum(src, dst, nh, segment, checksum_at=at) == \
+        transport_checksum(src, dst, nh, zeroed)
+
+
+@given(st.binary(min_size=4, max_size=4), st.binary(min_size=4, max_size=4),
+       st.binary(max_size=200))
+def test_ipv4_udp_checksum_matches_scapy(src: bytes, dst: bytes, payload: bytes) -> None:
+    import ipaddress
+
+    from scapy.layers.inet import IP, UDP, in4_chksum
+
+    seg = bytes(8) + payload
+    ip = IP(src=str(ipaddress.IPv4Address(src)), dst=str(ipaddress.IPv4Address(dst)))
+    assert transport_checksum(src, dst, 17, seg) == in4_chksum(17, ip / UDP(), seg)

@@ -38,11 +38,22 @@ def pseudo_header_v4(src: bytes, dst: bytes, upper_length: int, protocol: int) -
     return src + dst + struct.pack("!xBH", protocol, upper_length)
 
 
-def transport_checksum(src: bytes, dst: bytes, next_header: int, segment: bytes) -> int:
-    """Checksum of ``segment`` (its checksum field zeroed by the caller) over the
-    IPv6 pseudo-header when the addresses are 16 octets, IPv4 when 4."""
-    if len(src) == 16:
-        pseudo = pseudo_header_v6(src, dst, len(segment), next_header)
-    else:
-        pseudo = pseudo_header_v4(src, dst, len(segment), next_header)
-    return internet_checksum(pseudo + segment)
+def transport_checksum(src: bytes, dst: bytes, next_header: int, segment: bytes,
+                       checksum_at: int | None = None) -> int:
+    """Checksum of ``segment`` over the IPv6 pseudo-header when the addresses
+    are 16 octets, IPv4 when 4. The 16-bit checksum field at the even offset
+    ``checksum_at`` counts as zero; without it the caller has zeroed the field.
+
+    No pseudo-header is built: summed modulo 2^16 - 1 (see :func:`_ones_sum`),
+    either pseudo-header (RFC 8200 §8.1, RFC 768) comes to the two addresses
+    read as integers plus the length plus the protocol number. A remainder of
+    0 stands for the sum 0xFFFF (a pseudo-header is never all zeros), whose
+    complement is 0.
+    """
+    n = len(segment)
+    total = (int.from_bytes(src, "big") + int.from_bytes(dst, "big") + n + next_header
+             + (int.from_bytes(segment, "big") << 8 if n % 2 else int.from_bytes(segment, "big")))
+    if checksum_at is not None:
+        total -= segment[checksum_at] << 8 | segment[checksum_at + 1]
+    total %= 0xFFFF
+    return 0xFFFF - total if total else 0

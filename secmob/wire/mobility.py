@@ -543,19 +543,9 @@ def mh_checksum(source: bytes, destination: bytes, mh: bytes) -> int:
     is treated as zero) over the IPv6 pseudo-header with Next Header 135."""
     if len(source) != 16 or len(destination) != 16:
         raise UsageError("the Mobility Header checksum needs 16-octet IPv6 addresses")
-    n = len(mh)
-    if n % 2 or n < 6:
+    if len(mh) < 6:
         return transport_checksum(source, destination, MH_PROTOCOL, mh[:4] + b"\0\0" + mh[6:])
-    # The same value without building the pseudo-header and the zeroed copy:
-    # the one's complement sum of 16-bit words is their sum modulo 0xFFFF
-    # (RFC 1071), and so is any even-length part read as one big-endian
-    # integer (2^16 = 1 modulo 0xFFFF). The sum is thus that of the addresses,
-    # the upper-layer length, the Next Header and ``mh`` less its Checksum
-    # field. A remainder of 0 stands for the sum 0xFFFF (the pseudo-header is
-    # never all zeros), whose complement is 0.
-    total = (int.from_bytes(source, "big") + int.from_bytes(destination, "big") + n
-             + MH_PROTOCOL + int.from_bytes(mh, "big") - (mh[4] << 8 | mh[5])) % 0xFFFF
-    return 0xFFFF - total if total else 0
+    return transport_checksum(source, destination, MH_PROTOCOL, mh, checksum_at=4)
 
 
 def checksum_matches(source: bytes, destination: bytes, mh: bytes) -> bool:
